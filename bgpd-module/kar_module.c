@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * keep-all-routes for bgpd (the vendor's `peer keep-all-routes`): module
+ * life cycle.  Load with `bgpd -M keep_all_routes`.
+ */
+#include <zebra.h>
+
+#include "hook.h"
+#include "libfrr.h"
+#include "memory.h"
+#include "lib/version.h"
+
+#include "bgpd/bgpd.h"
+#include "bgpd/bgp_route.h"
+
+#include "kar_retention.h"
+#include "kar_state.h"
+#include "kar_vty.h"
+
+DEFINE_MGROUP(KAR, "keep-all-routes");
+
+/*
+ * bgpd asks for every received prefix whether the peer's Adj-RIB-In is
+ * kept: answer from the records in constant time.
+ */
+static int kar_adj_in_needed(struct peer *peer, afi_t afi, safi_t safi)
+{
+	enum kar_af af = kar_af_from(afi, safi);
+
+	if (af == KAR_AF_MAX || kar_state_empty())
+		return 0;
+	return kar_module_sources(peer, af) != 0;
+}
+
+/* A deleted peer or peer-group takes its keep-all-routes with it. */
+static int kar_peer_status_changed(struct peer *peer)
+{
+	if (peer->status == Deleted)
+		kar_peer_forget(peer);
+	return 0;
+}
+
+static int kar_bgp_deleted(struct bgp *bgp)
+{
+	kar_inst_forget(bgp);
+	return 0;
+}
+
+static int kar_init(struct thread_master *tm)
+{
+	kar_vty_init();
+	kar_show_init();
+	return 0;
+}
+
+static int kar_fini(void)
+{
+	kar_state_fini();
+	return 0;
+}
+
+static int kar_module_init(void)
+{
+	kar_state_init();
+	hook_register(bgp_adj_in_needed, kar_adj_in_needed);
+	hook_register(bgp_peer_af_config_write, kar_config_write_peer_af);
+	hook_register(bgp_inst_config_write, kar_config_write_inst);
+	hook_register(peer_status_changed, kar_peer_status_changed);
+	hook_register(bgp_inst_delete, kar_bgp_deleted);
+	hook_register(frr_late_init, kar_init);
+	hook_register(frr_fini, kar_fini);
+	return 0;
+}
+
+FRR_MODULE_SETUP(.name = "bgpd_keep_all_routes", .version = FRR_VERSION,
+		 .description = "bgpd keep-all-routes (peer keep-all-routes)",
+		 .init = kar_module_init,
+);

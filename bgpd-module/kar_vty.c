@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * keep-all-routes: configuration commands and the lines they write.
+ *
+ * The vendor's `undo` is accepted wherever FRR's `no` is.
+ */
+#include <zebra.h>
+
+#include "command.h"
+#include "sockunion.h"
+#include "vty.h"
+
+#include "bgpd/bgpd.h"
+#include "bgpd/bgp_route.h"
+#include "bgpd/bgp_vty.h"
+
+#include "kar_retention.h"
+#include "kar_state.h"
+#include "kar_vty.h"
+
+#ifndef VTYSH_EXTRACT_PL
+#include "kar_vty_clippy.c"
+#endif
+
+#define KAR_PEER_STR "Specify a peer or peer-group (vendor syntax)\n"
+#define KAR_UNDO_STR "Negate a command (vendor syntax, same as no)\n"
+#define KAR_STR                                                                \
+	"Keep all routes received, including those the import policy rejects\n"
+
+/* Tell the operator which source still holds retention after an undo. */
+static void kar_say_still_held(struct vty *vty, const char *name,
+			       unsigned int held_by, const struct peer *peer)
+{
+	switch (held_by) {
+	case KAR_SRC_INSTANCE:
+		vty_out(vty,
+			"%% %s still keeps all routes: keep-all-routes is configured for BGP instance %s\n",
+			name, kar_inst_name(peer->bgp));
+		break;
+	case KAR_SRC_GROUP:
+		vty_out(vty,
+			"%% %s still keeps all routes: peer-group %s has keep-all-routes\n",
+			name, peer->group->name);
+		break;
+	case KAR_SRC_NATIVE:
+		vty_out(vty,
+			"%% %s still keeps all routes: soft-reconfiguration inbound is configured\n",
+			name);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * `peer X keep-all-routes` names a neighbor address, an interface
+ * neighbor or a peer-group of this very instance; anything else is refused
+ * before any state changes (SPEC 7).
+ */
+DEFPY(kar_peer, kar_peer_cmd,
+      "[<no|undo>$neg] peer <A.B.C.D|X:X::X:X|WORD>$name keep-all-routes",
+      NO_STR KAR_UNDO_STR KAR_PEER_STR
+      "Neighbor address\n"
+      "Neighbor IPv6 address\n"
+      "Peer-group name or interface neighbor\n" KAR_STR)
+{
+	VTY_DECLVAR_CONTEXT(bgp, bgp);
+	enum kar_af af = kar_af_from(bgp_node_afi(vty), bgp_node_safi(vty));
+	bool on = !neg;
+	union sockunion su;
+	struct peer *peer = NULL;
+	struct peer_group *group = NULL;
+	unsigned int held_by;
+
+	if (af == KAR_AF_MAX) {
+		vty_out(vty,
+			"%% keep-all-routes is available in ipv4 unicast and ipv6 unicast only\n");
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+
+	if (str2sockunion(name, &su) == 0)
+		peer = peer_lookup(bgp, &su);
+	else if (strspn(name, "0123456789.") == strlen(name)
+		 || strchr(name, ':')) {
+		vty_out(vty, "%% Malformed peer address: %s\n", name);
+		return CMD_WARNING_CONFIG_FAILED;
+	} else {
+		group = peer_group_lookup(bgp, name);
+		if (!group)
+			peer = peer_lookup_by_conf_if(bgp, name);
+	}
+
+	if (!peer && !group) {
+		vty_out(vty,
+			"%% peer %s is not configured in BGP instance %s\n",
+			name, kar_inst_name(bgp));
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+	if (peer && peer_dynamic_neighbor(peer)) {
+		vty_out(vty,
+			"%% peer %s is a dynamic neighbor; configure its peer-group %s instead\n",
+			name, peer->group->name);
+		return CMD_WARNING_CONFIG_FAILED;
+	}
+
+	if (group) {
+		kar_set_group(group, af, on);
+		return CMD_SUCCESS;
+	}
+
+	kar_set_peer(peer, af, on);
+	if (!on) {
+		held_by = kar_still_held_by(kar_sources(peer, af));
+		kar_say_still_held(vty, name, held_by, peer);
+	}
+	return CMD_SUCCESS;
+}
+
+/* The vendor's global command: every peer of the instance, every AF. */
+DEFPY(kar_instance, kar_instance_cmd, "[<no|undo>$neg] keep-all-routes",
+      NO_STR KAR_UNDO_STR
+      "Keep all routes received from every peer of this instance, including those the import policy rejects\n")
+{
+	VTY_DECLVAR_CONTEXT(bgp, bgp);
+
+	kar_set_instance(bgp, !neg);
+	return CMD_SUCCESS;
+}
+
+static bool kar_debug_conf, kar_debug_term;
+
+DEFPY(kar_debug_cmd_fn, kar_debug_cmd, "[no$neg] debug bgp keep-all-routes",
+      NO_STR DEBUG_STR BGP_STR
+      "keep-all-routes retention changes\n")
+{
+	if (vty->node == CONFIG_NODE)
+		kar_debug_conf = !neg;
+	kar_debug_term = !neg;
+	kar_debug = kar_debug_conf || kar_debug_term;
+	if (vty->node != CONFIG_NODE)
+		vty_out(vty, "BGP keep-all-routes debugging is %s\n",
+			neg ? "off" : "on");
+	return CMD_SUCCESS;
+}
+
+bool kar_debug_configured(void)
+{
+	return kar_debug_conf;
+}
+
+int kar_config_write_peer_af(struct vty *vty, struct peer *peer, afi_t afi,
+			     safi_t safi)
+{
+	enum kar_af af = kar_af_from(afi, safi);
+	const struct kar_peer *kp;
+
+	if (af == KAR_AF_MAX)
+		return 0;
+	kp = kar_peer_find(peer);
+	if (kp && kp->configured[af])
+		vty_out(vty, "  peer %s keep-all-routes\n",
+			peer->conf_if ? peer->conf_if : peer->host);
+	return 0;
+}
+
+int kar_config_write_inst(struct bgp *bgp, struct vty *vty)
+{
+	const struct kar_inst *ki = kar_inst_find(bgp);
+
+	if (ki && ki->configured)
+		vty_out(vty, " keep-all-routes\n");
+	return 0;
+}
+
+void kar_vty_init(void)
+{
+	install_element(BGP_IPV4_NODE, &kar_peer_cmd);
+	install_element(BGP_IPV6_NODE, &kar_peer_cmd);
+	install_element(BGP_NODE, &kar_instance_cmd);
+	install_element(ENABLE_NODE, &kar_debug_cmd);
+	install_element(CONFIG_NODE, &kar_debug_cmd);
+}
