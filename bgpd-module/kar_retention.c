@@ -34,6 +34,16 @@ static enum kar_action kar_action_from(enum bgp_adj_in_refill refill)
 	return KAR_ACTION_NONE;
 }
 
+/* Remember what enabling @af for @peer did, for show. */
+static void kar_note_enable(struct peer *peer, enum kar_af af,
+			    enum kar_action action)
+{
+	struct kar_peer *kp = kar_peer_get(peer);
+
+	kp->last[af].action = action;
+	kp->last[af].when = time(NULL);
+}
+
 /*
  * One peer/AF went from @before to @after because @source changed.  bgpd's
  * bgp_adj_in_needed() already answers with the new sources, so bgpd is only
@@ -45,6 +55,7 @@ static void kar_apply(struct peer *peer, enum kar_af af, unsigned int before,
 		      unsigned int after, unsigned int source)
 {
 	enum kar_change change = kar_change(before, after);
+	bool added = after & source;
 	struct kar_peer_facts facts;
 	enum kar_action action = KAR_ACTION_NONE;
 	struct kar_peer *kp;
@@ -52,18 +63,21 @@ static void kar_apply(struct peer *peer, enum kar_af af, unsigned int before,
 
 	kar_af_to(af, &afi, &safi);
 
-	if (change == KAR_CHANGE_NONE) {
+	switch (change) {
+	case KAR_CHANGE_NONE:
+		/* Another source already held it (SPEC 3) or still does. */
+		if (added)
+			kar_note_enable(peer, af, KAR_ACTION_NONE);
 		if (kar_debug)
 			zlog_debug("keep-all-routes: %pBP vrf %s %s: %s %s, retention %s, nothing to do",
 				   peer, kar_inst_name(peer->bgp),
 				   kar_af_name(af), kar_source_name(source),
-				   (after & source) ? "added" : "removed",
+				   added ? "added" : "removed",
 				   kar_retained(after) ? "stays on"
 						       : "stays off");
 		return;
-	}
 
-	if (change == KAR_CHANGE_DISABLE) {
+	case KAR_CHANGE_DISABLE:
 		bgp_adj_in_needed_changed(peer, afi, safi, true);
 		if (kar_debug)
 			zlog_debug("keep-all-routes: %pBP vrf %s %s: %s removed, retention off, Adj-RIB-In freed",
@@ -73,6 +87,9 @@ static void kar_apply(struct peer *peer, enum kar_af af, unsigned int before,
 		if (kp)
 			kar_peer_release(kp);
 		return;
+
+	case KAR_CHANGE_ENABLE:
+		break;
 	}
 
 	facts.established = peer_established(peer);
@@ -82,10 +99,7 @@ static void kar_apply(struct peer *peer, enum kar_af af, unsigned int before,
 	if (kar_enable_action(&facts) != KAR_ACTION_NONE)
 		action = kar_action_from(
 			bgp_adj_in_needed_changed(peer, afi, safi, false));
-
-	kp = kar_peer_get(peer);
-	kp->last[af].action = action;
-	kp->last[af].when = time(NULL);
+	kar_note_enable(peer, af, action);
 
 	if (kar_debug)
 		zlog_debug("keep-all-routes: %pBP vrf %s %s: %s added, retention on, action %s",

@@ -1,0 +1,293 @@
+"""
+Shared topology and observations for the keep-all-routes topotests.
+
+Topology (iBGP, AS 100, as in the vendor's example):
+
+        r2 (route-refresh)     r3 (no capabilities at all)
+         | eth0   | eth1         | eth0   | eth1
+    s1 --+--------|--------------+        |        (VRF vpna side)
+    s2 -----------+-----------------------+        (default instance side)
+         |                       |
+        r1-eth0 (netns VRF vpna) r1-eth1 (default)
+
+Every observation here is what an operator would read from vtysh: neighbor
+counters, received-routes/filtered-routes, the Loc-RIB, running-config.
+Waits poll for a state with a bound; nothing sleeps and hopes.
+"""
+
+import json
+import os
+import re
+import sys
+import time
+
+CWD = os.path.dirname(os.path.abspath(__file__))
+# The tests run from inside FRR's tests/topotests (build/frr), where this
+# directory is linked as kar/: FRR's topotest library is one level up.
+sys.path.insert(0, os.path.join(CWD, ".."))
+
+from lib.topogen import Topogen, TopoRouter  # noqa: E402
+
+VRF = "vpna"
+MODULE = "-M keep_all_routes"
+
+# What each peer originates, per AF; r1's import policy accepts .1-.3.
+SENT = {
+    "r2": {
+        "ipv4": {"172.16.2.%d/32" % i for i in range(1, 7)},
+        "ipv6": {"fd00:2:1::%d/128" % i for i in range(1, 7)},
+    },
+    "r3": {"ipv4": {"172.16.3.%d/32" % i for i in range(1, 7)}, "ipv6": set()},
+}
+ACCEPTED = {
+    "r2": {
+        "ipv4": {"172.16.2.%d/32" % i for i in range(1, 4)},
+        "ipv6": {"fd00:2:1::%d/128" % i for i in range(1, 4)},
+    },
+    "r3": {"ipv4": {"172.16.3.%d/32" % i for i in range(1, 4)}, "ipv6": set()},
+}
+
+# r1's address for each peer, per instance.
+PEER_ADDR = {
+    VRF: {"r2": "10.0.1.2", "r3": "10.0.1.3"},
+    "default": {"r2": "10.0.2.2", "r3": "10.0.2.3"},
+}
+# The peers' view of r1, per instance.
+R1_ADDR = {VRF: "10.0.1.1", "default": "10.0.2.1"}
+
+INSTANCES = [VRF, "default"]
+
+
+def build_topo(tgen):
+    for name in ("r1", "r2", "r3"):
+        tgen.add_router(name)
+    s1 = tgen.add_switch("s1")
+    s2 = tgen.add_switch("s2")
+    for name in ("r1", "r2", "r3"):
+        s1.add_link(tgen.gears[name])
+    for name in ("r1", "r2", "r3"):
+        s2.add_link(tgen.gears[name])
+
+
+def start(module_name, r1_bgpd_conf=None, with_module=True):
+    """Start the topology; r1 gets VRF vpna as a network namespace."""
+    tgen = Topogen(build_topo, module_name)
+    tgen.start_topology()
+    r1 = tgen.gears["r1"]
+    r1.net.add_netns(VRF)
+    r1.net.set_intf_netns("r1-eth0", VRF, up=True)
+    for name, router in tgen.routers().items():
+        extra = "--vrfwnetns" if name == "r1" else None
+        router.load_config(
+            TopoRouter.RD_ZEBRA, os.path.join(CWD, name, "zebra.conf"), extra
+        )
+        conf = os.path.join(CWD, name, "bgpd.conf")
+        if name == "r1" and r1_bgpd_conf:
+            conf = r1_bgpd_conf
+        router.load_config(
+            TopoRouter.RD_BGP,
+            conf,
+            MODULE if (name == "r1" and with_module) else None,
+        )
+    tgen.start_router()
+    for inst in INSTANCES:
+        for peer in ("r2", "r3"):
+            wait_established(tgen, inst, peer)
+    return tgen
+
+
+def stop(tgen):
+    tgen.net["r1"].reset_intf_netns("r1-eth0")
+    tgen.net["r1"].delete_netns(VRF)
+    tgen.stop_topology()
+
+
+def r1(tgen):
+    return tgen.gears["r1"]
+
+
+def vrf_arg(inst):
+    return "" if inst == "default" else " vrf " + inst
+
+
+def router_bgp(inst):
+    return "router bgp 100" + vrf_arg(inst)
+
+
+def vtysh(router, *cmds):
+    """Run commands in one vtysh session; returns its whole output."""
+    args = " ".join("-c '{}'".format(c) for c in cmds)
+    return router.run("vtysh " + args + " 2>&1")
+
+
+def configure(router, inst, af, *lines):
+    """Type lines into `router bgp ... / address-family <af> unicast`."""
+    ctx = ["configure terminal", router_bgp(inst)]
+    if af:
+        ctx.append("address-family {} unicast".format(af))
+    return vtysh(router, *(ctx + list(lines)))
+
+
+def show_json(router, cmd):
+    out = router.vtysh_cmd(cmd, isjson=False)
+    try:
+        return json.loads(out)
+    except ValueError:
+        raise AssertionError("not JSON from `{}`: {!r}".format(cmd, out[:300]))
+
+
+def neighbor(tgen, inst, peer, router_name="r1"):
+    """`show bgp neighbors json` of one of r1's peers (or the peer's view)."""
+    if router_name == "r1":
+        addr = PEER_ADDR[inst][peer]
+        cmd = "show bgp{} neighbors {} json".format(vrf_arg(inst), addr)
+    else:
+        addr = R1_ADDR[inst]
+        cmd = "show bgp neighbors {} json".format(addr)
+    return show_json(tgen.gears[router_name], cmd).get(addr, {})
+
+
+def session(tgen, inst, peer):
+    """The facts an operator compares before/after: uptime and counters."""
+    n = neighbor(tgen, inst, peer)
+    return {
+        "state": n.get("bgpState"),
+        "established": n.get("connectionsEstablished"),
+        "dropped": n.get("connectionsDropped"),
+        "upSince": n.get("bgpTimerUpEstablishedEpoch"),
+        "refreshSent": n.get("messageStats", {}).get("routeRefreshSent"),
+    }
+
+
+def same_session(a, b):
+    """Two session() snapshots describe the same, untouched session.  The
+    established epoch is derived from uptime by bgpd and may differ by 1 s."""
+    a, b = dict(a), dict(b)
+    up_a, up_b = a.pop("upSince"), b.pop("upSince")
+    return a == b and up_a is not None and abs(up_a - up_b) <= 1
+
+
+def reset_r1(tgen):
+    """Undo whatever a test configured on r1, so tests do not depend on
+    each other's leftovers, and wait for every session to be up."""
+    r1_ = r1(tgen)
+    for inst in INSTANCES:
+        for peer in ("r2", "r3"):
+            addr = PEER_ADDR[inst][peer]
+            lines = ["no neighbor {} shutdown".format(addr)]
+            for af in ("ipv4", "ipv6"):
+                lines += [
+                    "address-family {} unicast".format(af),
+                    "no peer {} keep-all-routes".format(addr),
+                    "no neighbor {} soft-reconfiguration inbound".format(addr),
+                    "exit-address-family",
+                ]
+            vtysh(r1_, "configure terminal", router_bgp(inst), *lines)
+    vtysh(
+        r1_,
+        "configure terminal",
+        "bgp route-map delay-timer 1",
+        "no ip prefix-list ACCEPT seq 30",
+    )
+    for inst in INSTANCES:
+        for peer in ("r2", "r3"):
+            wait_established(tgen, inst, peer)
+            wait_policy_applied(tgen, inst, peer)
+
+
+def peer_refresh_received(tgen, inst, peer):
+    """ROUTE-REFRESH messages the peer itself counted as received from r1."""
+    n = neighbor(tgen, inst, peer, router_name=peer)
+    return n.get("messageStats", {}).get("routeRefreshRecv")
+
+
+def adj_in(tgen, inst, peer, af="ipv4", kind="received-routes"):
+    """Prefixes of received-routes/filtered-routes, or None when bgpd says
+    the Adj-RIB-In is not kept."""
+    cmd = "show bgp{} {} unicast neighbors {} {} json".format(
+        vrf_arg(inst), af, PEER_ADDR[inst][peer], kind
+    )
+    data = show_json(r1(tgen), cmd)
+    if "warning" in data:
+        return None
+    # bgpd 8.4 lists filtered-routes under "receivedRoutes" too.
+    return set(data.get("receivedRoutes", {}).keys())
+
+
+def loc_rib(tgen, inst, peer, af="ipv4"):
+    """Prefixes in r1's Loc-RIB with a path from the peer."""
+    data = show_json(
+        r1(tgen), "show bgp{} {} unicast json".format(vrf_arg(inst), af)
+    )
+    addr = PEER_ADDR[inst][peer]
+    out = set()
+    for prefix, paths in data.get("routes", {}).items():
+        for path in paths:
+            if path.get("peerId") == addr:
+                out.add(prefix)
+    return out
+
+
+def kar_state(tgen, inst, peer, af="ipv4"):
+    """One peer's entry of `show bgp vrf X keep-all-routes json`."""
+    data = show_json(r1(tgen), "show bgp vrf {} keep-all-routes json".format(inst))
+    key = "ipv4Unicast" if af == "ipv4" else "ipv6Unicast"
+    return data.get(inst, {}).get("peers", {}).get(PEER_ADDR[inst][peer], {}).get(key)
+
+
+def adj_in_entries(tgen):
+    """Adj-In entries of r1's whole bgpd, from `show bgp memory`."""
+    out = r1(tgen).vtysh_cmd("show bgp memory")
+    m = re.search(r"(\d+) Adj-In entries", out)
+    return int(m.group(1)) if m else 0
+
+
+def running_bgp(tgen, inst):
+    """The lines of one `router bgp` block of r1's running configuration."""
+    out = r1(tgen).vtysh_cmd("show running-config")
+    block = []
+    inside = False
+    for line in out.splitlines():
+        if line == router_bgp(inst):
+            inside = True
+        if inside:
+            block.append(line)
+            if line == "exit":
+                break
+    return block
+
+
+def wait_for(what, fn, expect, timeout=60, interval=0.5):
+    """Poll fn() until it returns expect (or expect(value) is true)."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while True:
+        value = fn()
+        ok = expect(value) if callable(expect) else value == expect
+        if ok:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                "{}: after {}s got {!r}, expected {!r}".format(
+                    what, timeout, value, expect
+                )
+            )
+        time.sleep(interval)
+
+
+def wait_established(tgen, inst, peer, timeout=90):
+    return wait_for(
+        "{} {} Established".format(inst, peer),
+        lambda: session(tgen, inst, peer)["state"],
+        "Established",
+        timeout,
+    )
+
+
+def wait_policy_applied(tgen, inst, peer, af="ipv4"):
+    """r1's Loc-RIB holds exactly what the import policy accepts."""
+    return wait_for(
+        "{} {} {} Loc-RIB = accepted".format(inst, peer, af),
+        lambda: loc_rib(tgen, inst, peer, af),
+        ACCEPTED[peer][af],
+    )
