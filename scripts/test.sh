@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # README's test command: build what is missing, then run every test (the C
 # unit tests of the module's rules, then the topotests).  Extra arguments go
-# to pytest (e.g. -k spec1, -x).
+# to pytest (e.g. -k spec1, -x); KAR_TESTS=kar/test_x.py picks one file.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,4 +21,4 @@ sed -i "s|^#\?frrdir = .*|frrdir = $prefix/sbin|" "$tt/pytest.ini"
 ln -sfn "$top/topotests" "$tt/kar"
 export PATH="$prefix/bin:$prefix/sbin:$PATH"
 cd "$tt"
-exec /usr/bin/python3 -m pytest -p no:cacheprovider -v kar/ "$@"
+exec /usr/bin/python3 -m pytest -p no:cacheprovider -v ${KAR_TESTS:-kar/} "$@"
