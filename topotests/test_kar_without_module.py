@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""
+SPEC 15: the patched bgpd without the module behaves as FRR 8.4.4 does.
+The commands do not exist in bgpd, and the native soft-reconfiguration
+inbound keeps doing exactly what it did: ROUTE-REFRESH or a reset on
+enable, received-routes while on, the Adj-RIB-In freed on disable.
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kar_lib as k  # noqa: E402
+
+pytestmark = [pytest.mark.bgpd]
+
+
+@pytest.fixture(scope="module")
+def tgen(request):
+    tgen = k.start(request.module.__name__, with_module=False)
+    yield tgen
+    k.stop(tgen)
+
+
+@pytest.fixture(autouse=True)
+def clean(tgen):
+    yield
+    k.reset_r1(tgen)
+
+
+def test_no_module_loaded(tgen):
+    out = k.r1(tgen).vtysh_cmd("show modules")
+    assert "keep_all_routes" not in out, out
+
+
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        ("ipv4", "peer 10.0.1.2 keep-all-routes"),
+        ("ipv4", "undo peer 10.0.1.2 keep-all-routes"),
+        (None, "keep-all-routes"),
+    ],
+    ids=["peer", "undo-peer", "instance"],
+)
+def test_commands_unknown_to_bgpd(tgen, cmd):
+    "bgpd refuses the lines; nothing reaches the configuration."
+    before = k.r1(tgen).vtysh_cmd("show running-config")
+    out = k.configure(k.r1(tgen), k.VRF, *cmd)
+    assert "Unknown command" in out, out
+    assert k.r1(tgen).vtysh_cmd("show running-config") == before
+
+
+def test_show_unknown_to_bgpd(tgen):
+    out = k.vtysh(k.r1(tgen), "show bgp vrf vpna keep-all-routes json")
+    assert "Unknown command" in out, out
+
+
+@pytest.mark.parametrize("inst", k.INSTANCES)
+def test_native_soft_reconfiguration_unchanged(tgen, inst):
+    "Native flag: ROUTE-REFRESH / reset on enable, store, free on disable."
+    r1 = k.r1(tgen)
+    assert k.adj_in(tgen, inst, "r2") is None
+    b2, b3 = k.session(tgen, inst, "r2"), k.session(tgen, inst, "r3")
+    for peer in ("r2", "r3"):
+        k.configure(
+            r1,
+            inst,
+            "ipv4",
+            "neighbor {} soft-reconfiguration inbound".format(k.PEER_ADDR[inst][peer]),
+        )
+    for peer in ("r2", "r3"):
+        k.wait_established(tgen, inst, peer)
+        k.wait_for(
+            "{} stored".format(peer),
+            lambda: k.adj_in(tgen, inst, peer),
+            k.SENT[peer]["ipv4"],
+        )
+    a2, a3 = k.session(tgen, inst, "r2"), k.session(tgen, inst, "r3")
+    assert a2["refreshSent"] == b2["refreshSent"] + 1 and a2["dropped"] == b2["dropped"]
+    assert a3["dropped"] == b3["dropped"] + 1 and a3["refreshSent"] == b3["refreshSent"]
+    block = k.running_bgp(tgen, inst)
+    assert sum("soft-reconfiguration inbound" in l for l in block) == 2
+    assert not [l for l in block if "keep-all-routes" in l]
+
+    for peer in ("r2", "r3"):
+        k.configure(
+            r1,
+            inst,
+            "ipv4",
+            "no neighbor {} soft-reconfiguration inbound".format(k.PEER_ADDR[inst][peer]),
+        )
+        assert k.adj_in(tgen, inst, peer) is None
+    assert k.adj_in_entries(tgen) == 0
