@@ -27,6 +27,7 @@ CWD = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(CWD, ".."))
 
 from lib.topogen import Topogen, TopoRouter  # noqa: E402
+from lib.topolog import logger  # noqa: E402,F401
 
 VRF = "vpna"
 MODULE = "-M keep_all_routes"
