@@ -1,0 +1,159 @@
+"""
+The model of SPEC.md that the combination and round-trip topotests check
+r1 against.  In VRF vpna, r2 (route-refresh) is a member of peer-group G2
+and r3 (no route-refresh) of G3 (r1/bgpd-groups.conf).  A state is the set
+of configured sources, the same for both peers: native soft-reconfiguration,
+the peer's own line, its group's line (all ipv4 unicast) and the
+instance-wide command (every AF: it also covers r2's ipv6 unicast).
+"""
+
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kar_lib as k  # noqa: E402
+
+GROUPS_CONF = os.path.join(k.CWD, "r1", "bgpd-groups.conf")
+
+INST = k.VRF
+NATIVE, PEER, GROUP, INSTANCE = 1, 2, 4, 8
+NAMES = {NATIVE: "native", PEER: "peer", GROUP: "group", INSTANCE: "instance"}
+GROUP_OF = {"r2": "G2", "r3": "G3"}
+
+
+def euler_walk():
+    """All 64 directed edges of the 4-cube as one circuit from state 0."""
+    out_edges = {s: [NATIVE, PEER, GROUP, INSTANCE] for s in range(16)}
+    stack, circuit = [(0, None)], []
+    while stack:
+        state, via = stack[-1]
+        if out_edges[state]:
+            bit = out_edges[state].pop()
+            stack.append((state ^ bit, bit))
+        else:
+            circuit.append(stack.pop())
+    circuit.reverse()
+    return [(circuit[i][0], circuit[i + 1][1]) for i in range(len(circuit) - 1)]
+
+
+def sources(state, peer, af):
+    """The model: which sources hold (peer, af) in a walk state."""
+    if af == "ipv6":
+        return state & INSTANCE  # only the instance-wide command covers it
+    return state
+
+
+CELLS = [("r2", "ipv4"), ("r2", "ipv6"), ("r3", "ipv4")]
+
+
+def toggle_lines(bit, on):
+    neg = "" if on else "no "
+    if bit == INSTANCE:
+        return [None, [neg + "keep-all-routes"]]
+    lines = []
+    for peer in ("r2", "r3"):
+        addr = k.PEER_ADDR[INST][peer]
+        if bit == NATIVE:
+            lines.append("{}neighbor {} soft-reconfiguration inbound".format(neg, addr))
+        elif bit == PEER:
+            lines.append("{}peer {} keep-all-routes".format(neg, addr))
+        else:
+            lines.append("{}peer {} keep-all-routes".format(neg, GROUP_OF[peer]))
+    return ["ipv4", lines]
+
+
+def config_lines(tgen):
+    return sorted(
+        l.strip()
+        for l in k.running_bgp(tgen, INST)
+        if "keep-all-routes" in l or "soft-reconfiguration" in l
+    )
+
+
+def model_config(state):
+    want = []
+    for peer in ("r2", "r3"):
+        addr = k.PEER_ADDR[INST][peer]
+        if state & NATIVE:
+            want.append("neighbor {} soft-reconfiguration inbound".format(addr))
+        if state & PEER:
+            want.append("peer {} keep-all-routes".format(addr))
+        if state & GROUP:
+            want.append("peer {} keep-all-routes".format(GROUP_OF[peer]))
+    if state & INSTANCE:
+        want.append("keep-all-routes")
+    return sorted(want)
+
+
+def quiet(tgen, snap, seconds=1.0):
+    """Nothing is sent to either peer for a moment (no refresh, no reset)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for peer in ("r2", "r3"):
+            now = k.session(tgen, INST, peer)
+            assert k.same_session(now, snap[peer]), (peer, snap[peer], now)
+        time.sleep(0.25)
+
+
+
+
+def gray_cycle():
+    """16 single toggles visiting every state once and returning to 0."""
+    codes = [i ^ (i >> 1) for i in range(16)] + [0]
+    return [(codes[i], codes[i] ^ codes[i + 1]) for i in range(16)]
+
+
+def expected_refill(state, after):
+    """ROUTE-REFRESH messages to r2 and resets of r3 that going from state
+    to after must cause: one per peer/AF whose retention turns on."""
+    rr = reset = 0
+    for peer, af in CELLS:
+        if not sources(state, peer, af) and sources(after, peer, af):
+            if peer == "r2":
+                rr += 1
+            else:
+                reset += 1
+    return rr, reset
+
+
+def check_retention(tgen, state, what):
+    """received-routes, Adj-In memory and running config match the model."""
+    for peer, af in CELLS:
+        kept = sources(state, peer, af) != 0
+        k.wait_for(
+            "{}: {} {} received-routes".format(what, peer, af),
+            lambda: k.adj_in(tgen, INST, peer, af),
+            k.SENT[peer][af] if kept else None,
+        )
+    retained = sum(1 for p, f in CELLS if sources(state, p, f))
+    assert k.adj_in_entries(tgen) == 6 * retained, what
+    assert config_lines(tgen) == model_config(state), what
+    return retained
+
+
+def step(tgen, state, bit, apply, what):
+    """Apply one change with apply(after) and check sessions and retention."""
+    after = state ^ bit
+    snap = {p: k.session(tgen, INST, p) for p in ("r2", "r3")}
+    rr_want, reset_want = expected_refill(state, after)
+    out = apply(after)
+    for line in (out or "").splitlines():
+        assert line == "" or "still keeps all routes" in line, (what, out)
+    r2 = k.wait_for(
+        what + ": r2 ROUTE-REFRESH",
+        lambda: k.session(tgen, INST, "r2"),
+        lambda s: s["refreshSent"] == snap["r2"]["refreshSent"] + rr_want,
+    )
+    assert r2["dropped"] == snap["r2"]["dropped"], what
+    r3 = k.wait_for(
+        what + ": r3 session",
+        lambda: k.session(tgen, INST, "r3"),
+        lambda s: s["state"] == "Established"
+        and s["dropped"] == snap["r3"]["dropped"] + reset_want,
+    )
+    assert r3["refreshSent"] == snap["r3"]["refreshSent"] == 0, what
+    if not rr_want and not reset_want:
+        quiet(tgen, snap)
+    retained = check_retention(tgen, after, what)
+    return "{:<36} rr={} reset={} retained={}".format(what, rr_want, reset_want, retained)
