@@ -172,6 +172,17 @@ def reset_r1(tgen):
     """Undo whatever a test configured on r1, so tests do not depend on
     each other's leftovers, and wait for every session to be up."""
     r1_ = r1(tgen)
+    # Policy first, while stored routes (if any) can still re-apply it.
+    vtysh(
+        r1_,
+        "configure terminal",
+        "bgp route-map delay-timer 1",
+        "no ip prefix-list ACCEPT seq 30",
+    )
+    for inst in INSTANCES:
+        for peer in ("r2", "r3"):
+            wait_established(tgen, inst, peer)
+            wait_policy_applied(tgen, inst, peer)
     for inst in INSTANCES:
         for peer in ("r2", "r3"):
             addr = PEER_ADDR[inst][peer]
@@ -184,12 +195,6 @@ def reset_r1(tgen):
                     "exit-address-family",
                 ]
             vtysh(r1_, "configure terminal", router_bgp(inst), *lines)
-    vtysh(
-        r1_,
-        "configure terminal",
-        "bgp route-map delay-timer 1",
-        "no ip prefix-list ACCEPT seq 30",
-    )
     for inst in INSTANCES:
         for peer in ("r2", "r3"):
             wait_established(tgen, inst, peer)
