@@ -11,6 +11,7 @@
 #include "lib/version.h"
 
 #include "bgpd/bgpd.h"
+#include "bgpd/bgp_debug.h"
 #include "bgpd/bgp_route.h"
 
 #include "kar_retention.h"
@@ -65,6 +66,8 @@ static int kar_module_init(void)
 	hook_register(bgp_adj_in_needed, kar_adj_in_needed);
 	hook_register(bgp_peer_af_config_write, kar_config_write_peer_af);
 	hook_register(bgp_inst_config_write, kar_config_write_inst);
+	hook_register(bgp_debug_config_write, kar_debug_config_write);
+	hook_register(bgp_debug_show, kar_debug_show);
 	hook_register(peer_status_changed, kar_peer_status_changed);
 	hook_register(bgp_inst_delete, kar_bgp_deleted);
 	hook_register(frr_late_init, kar_init);

@@ -143,9 +143,19 @@ DEFPY(kar_debug_cmd_fn, kar_debug_cmd, "[no$neg] debug bgp keep-all-routes",
 	return CMD_SUCCESS;
 }
 
-bool kar_debug_configured(void)
+int kar_debug_config_write(struct vty *vty)
 {
-	return kar_debug_conf;
+	if (!kar_debug_conf)
+		return 0;
+	vty_out(vty, "debug bgp keep-all-routes\n");
+	return 1;
+}
+
+int kar_debug_show(struct vty *vty)
+{
+	if (kar_debug)
+		vty_out(vty, "  BGP keep-all-routes debugging is on\n");
+	return 0;
 }
 
 int kar_config_write_peer_af(struct vty *vty, struct peer *peer, afi_t afi,
