@@ -1,0 +1,291 @@
+#!/usr/bin/env python3
+"""
+keep-all-routes against BGP speakers this project did not write, each in
+VRF vpna's network and each sending 172.16.P.1-6/32 of which r1's import
+policy rejects .4-.6:
+
+  b1  BIRD 2, route refresh on        (AS 65011, 10.0.1.11)
+  b2  BIRD 2, enable route refresh off (AS 65012, 10.0.1.12)
+  g1  GoBGP                             (AS 65013, 10.0.1.13)
+  e1  ExaBGP 4, started by this test    (AS 65014, 10.0.1.14)
+
+Per peer: the capability r1 really received decides SPEC 1 (ROUTE-REFRESH)
+or SPEC 2 (reset); received-routes lists exactly what the peer was told to
+send; disable frees (SPEC 5); clear soft in replays the stored routes with
+nothing sent to the peer (SPEC 9), checked with r1's counters and, where
+the peer keeps them, the peer's own (BIRD's export updates, GoBGP's
+received ROUTE-REFRESH count, ExaBGP's message log).
+"""
+
+import json
+import os
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kar_lib as k  # noqa: E402
+
+from lib.topogen import Topogen, TopoRouter  # noqa: E402
+
+pytestmark = [pytest.mark.bgpd]
+
+INST = k.VRF
+RUN = "/tmp/kar-interop"
+PEERS = {
+    # name: (address, AS, third octet of its prefixes)
+    "b1": ("10.0.1.11", 65011, 11),
+    "b2": ("10.0.1.12", 65012, 12),
+    "g1": ("10.0.1.13", 65013, 13),
+    "e1": ("10.0.1.14", 65014, 14),
+}
+
+
+def sent(name):
+    return {"172.16.{}.{}/32".format(PEERS[name][2], i) for i in range(1, 7)}
+
+
+def accepted(name):
+    return {"172.16.{}.{}/32".format(PEERS[name][2], i) for i in range(1, 4)}
+
+
+def build_topo(tgen):
+    tgen.add_router("r1")
+    s1 = tgen.add_switch("s1")
+    s1.add_link(tgen.gears["r1"])
+    for name, (addr, _, _) in PEERS.items():
+        tgen.add_host(name, addr + "/24", "via 10.0.1.1")
+        s1.add_link(tgen.gears[name])
+
+
+def bird_conf(name, refresh):
+    addr, asn, net = PEERS[name]
+    routes = "\n".join(
+        "  route 172.16.{}.{}/32 blackhole;".format(net, i) for i in range(1, 7)
+    )
+    return """router id {addr};
+log "{run}/{name}/bird.log" all;
+protocol device {{ }}
+protocol static s4 {{
+  ipv4;
+{routes}
+}}
+protocol bgp r1 {{
+  local {addr} as {asn};
+  neighbor 10.0.1.1 as 100;
+  hold time 9;
+  keepalive time 3;
+  connect retry time 1;
+  enable route refresh {refresh};
+  ipv4 {{ import none; export where source = RTS_STATIC; next hop self; }};
+}}
+""".format(addr=addr, asn=asn, run=RUN, name=name, routes=routes,
+           refresh="on" if refresh else "off")
+
+
+def gobgp_conf(name):
+    addr, asn, _ = PEERS[name]
+    return """[global.config]
+  as = {asn}
+  router-id = "{addr}"
+  port = 179
+  local-address-list = ["{addr}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "10.0.1.1"
+    peer-as = 100
+  [neighbors.timers.config]
+    connect-retry = 1
+    hold-time = 9
+    keepalive-interval = 3
+""".format(asn=asn, addr=addr)
+
+
+def exabgp_conf(name):
+    addr, asn, net = PEERS[name]
+    routes = "\n".join(
+        "    route 172.16.{}.{}/32 next-hop self;".format(net, i) for i in range(1, 7)
+    )
+    return """neighbor 10.0.1.1 {{
+  router-id {addr};
+  local-address {addr};
+  local-as {asn};
+  peer-as 100;
+  hold-time 9;
+  static {{
+{routes}
+  }}
+}}
+""".format(addr=addr, asn=asn, routes=routes)
+
+
+def write(host, path, text):
+    host.run("mkdir -p {0} && cat > {1} <<'EOF'\n{2}\nEOF".format(os.path.dirname(path), path, text))
+
+
+@pytest.fixture(scope="module")
+def tgen(request):
+    tgen = Topogen(build_topo, request.module.__name__)
+    tgen.start_topology()
+    r1 = tgen.gears["r1"]
+    r1.net.add_netns(INST)
+    r1.net.set_intf_netns("r1-eth0", INST, up=True)
+    r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(k.CWD, "r1", "zebra.conf"), "--vrfwnetns")
+    r1.load_config(TopoRouter.RD_BGP, os.path.join(k.CWD, "interop", "r1-bgpd.conf"), k.MODULE)
+    tgen.start_router()
+
+    for name in ("b1", "b2"):
+        h = tgen.gears[name]
+        d = "{}/{}".format(RUN, name)
+        write(h, d + "/bird.conf", bird_conf(name, refresh=(name == "b1")))
+        h.run("bird -c {0}/bird.conf -s {0}/bird.ctl -P {0}/bird.pid".format(d))
+    g = tgen.gears["g1"]
+    d = RUN + "/g1"
+    write(g, d + "/gobgpd.toml", gobgp_conf("g1"))
+    g.run("gobgpd -f {0}/gobgpd.toml -l info > {0}/gobgpd.log 2>&1 &".format(d))
+    e = tgen.gears["e1"]
+    d = RUN + "/e1"
+    write(e, d + "/exabgp.conf", exabgp_conf("e1"))
+    e.run(
+        "env exabgp.daemon.user=root exabgp.daemon.daemonize=true "
+        "exabgp.daemon.pid={0}/exabgp.pid exabgp.log.destination={0}/exabgp.log "
+        "exabgp.log.packets=true exabgp.log.message=true exabgp.api.cli=false "
+        "exabgp {0}/exabgp.conf".format(d)
+    )
+    # GoBGP's routes come from its CLI once the daemon answers.
+    k.wait_for("gobgpd up", lambda: g.run("gobgp global 2>&1").startswith("AS:"), True, 30)
+    for i in range(1, 7):
+        g.run("gobgp global rib add -a ipv4 172.16.13.{}/32 nexthop 10.0.1.13".format(i))
+    for name in PEERS:
+        wait_up(tgen, name)
+    yield tgen
+    for name in ("b1", "b2"):
+        tgen.gears[name].run("kill $(cat {}/{}/bird.pid)".format(RUN, name))
+    tgen.gears["g1"].run("pkill -x gobgpd")
+    tgen.gears["e1"].run("kill $(cat {}/e1/exabgp.pid)".format(RUN))
+    tgen.net["r1"].reset_intf_netns("r1-eth0")
+    tgen.net["r1"].delete_netns(INST)
+    tgen.stop_topology()
+
+
+def nbr(tgen, name):
+    addr = PEERS[name][0]
+    return k.show_json(
+        tgen.gears["r1"], "show bgp vrf vpna neighbors {} json".format(addr)
+    ).get(addr, {})
+
+
+def session(tgen, name):
+    n = nbr(tgen, name)
+    return {
+        "state": n.get("bgpState"),
+        "established": n.get("connectionsEstablished"),
+        "dropped": n.get("connectionsDropped"),
+        "upSince": n.get("bgpTimerUpEstablishedEpoch"),
+        "refreshSent": n.get("messageStats", {}).get("routeRefreshSent"),
+    }
+
+
+def adj(tgen, name, kind="received-routes"):
+    data = k.show_json(
+        tgen.gears["r1"],
+        "show bgp vrf vpna ipv4 unicast neighbors {} {} json".format(PEERS[name][0], kind),
+    )
+    return None if "warning" in data else set(data.get("receivedRoutes", {}))
+
+
+def loc_rib(tgen, name):
+    data = k.show_json(tgen.gears["r1"], "show bgp vrf vpna ipv4 unicast json")
+    return {
+        p for p, paths in data.get("routes", {}).items()
+        for path in paths if path.get("peerId") == PEERS[name][0]
+    }
+
+
+def wait_up(tgen, name):
+    k.wait_for(name + " Established", lambda: session(tgen, name)["state"], "Established", 90)
+    k.wait_for(name + " policy", lambda: loc_rib(tgen, name), accepted(name), 60)
+
+
+def refresh_capable(tgen, name):
+    cap = nbr(tgen, name).get("neighborCapabilities", {}).get("routeRefresh", "")
+    return "received" in cap.lower()
+
+
+def peer_side_counter(tgen, name):
+    """What the peer itself says about being asked again, if it keeps it:
+    BIRD's export updates, GoBGP's received ROUTE-REFRESH count, ExaBGP's
+    logged ROUTE-REFRESH messages."""
+    h = tgen.gears[name]
+    d = "{}/{}".format(RUN, name)
+    if name in ("b1", "b2"):
+        out = h.run("birdc -s {}/bird.ctl show protocols all r1".format(d))
+        m = re.search(r"Export updates:\s+(\d+)", out)
+        return int(m.group(1)) if m else None
+    if name == "g1":
+        data = json.loads(h.run("gobgp neighbor 10.0.1.1 -j"))
+        msgs = data.get("state", {}).get("messages", {}).get("received", {})
+        return int(msgs.get("refresh", 0))
+    return h.run("grep -ci 'route.refresh' {}/exabgp.log || true".format(d)).strip()
+
+
+def cfg(tgen, *lines):
+    out = k.configure(tgen.gears["r1"], INST, "ipv4", *lines)
+    return [l for l in out.splitlines() if l.strip()]
+
+
+EXPECT_REFRESH = {"b1": True, "b2": False, "g1": True}
+
+
+@pytest.mark.parametrize("name", list(PEERS))
+def test_interop_enable_store_soft_in_disable(tgen, name):
+    addr = PEERS[name][0]
+    rr = refresh_capable(tgen, name)
+    if name in EXPECT_REFRESH:
+        assert rr == EXPECT_REFRESH[name], nbr(tgen, name).get("neighborCapabilities")
+    before = session(tgen, name)
+    peer_before = peer_side_counter(tgen, name)
+    assert adj(tgen, name) is None
+
+    # Enable: SPEC 1 or 2, whichever the received capabilities call for.
+    assert cfg(tgen, "peer {} keep-all-routes".format(addr)) == []
+    if rr:
+        k.wait_for("ROUTE-REFRESH sent", lambda: session(tgen, name)["refreshSent"],
+                   before["refreshSent"] + 1)
+    else:
+        k.wait_for("reset", lambda: session(tgen, name),
+                   lambda s: s["state"] == "Established"
+                   and s["dropped"] == before["dropped"] + 1)
+    k.wait_for("stored", lambda: adj(tgen, name), sent(name))
+    assert adj(tgen, name, "filtered-routes") == sent(name) - accepted(name)
+    after = session(tgen, name)
+    if rr:
+        assert after["dropped"] == before["dropped"]
+        if name in ("b1", "g1"):
+            assert peer_side_counter(tgen, name) != peer_before, "peer saw no refresh"
+    else:
+        assert after["refreshSent"] == before["refreshSent"]
+    state = k.show_json(tgen.gears["r1"], "show bgp vrf vpna keep-all-routes json")
+    action = state[INST]["peers"][addr]["ipv4Unicast"]["lastEnableAction"]
+    assert action == ("route-refresh" if rr else "session-reset")
+
+    # SPEC 9: policy change applied from the stored routes, nothing sent.
+    mid = session(tgen, name)
+    peer_mid = peer_side_counter(tgen, name)
+    r1 = tgen.gears["r1"]
+    k.vtysh(r1, "configure terminal", "bgp route-map delay-timer 0",
+            "ip prefix-list ACCEPT seq 30 permit 172.16.0.0/16 ge 32")
+    k.vtysh(r1, "clear bgp vrf vpna ipv4 unicast {} soft in".format(addr))
+    k.wait_for("all accepted", lambda: loc_rib(tgen, name), sent(name))
+    assert k.same_session(session(tgen, name), mid)
+    assert peer_side_counter(tgen, name) == peer_mid
+    k.vtysh(r1, "configure terminal", "bgp route-map delay-timer 1",
+            "no ip prefix-list ACCEPT seq 30")
+    k.wait_for("policy back", lambda: loc_rib(tgen, name), accepted(name))
+
+    # SPEC 5: disable frees, session untouched.
+    assert cfg(tgen, "no peer {} keep-all-routes".format(addr)) == []
+    assert adj(tgen, name) is None
+    assert k.same_session(session(tgen, name), mid)
+    assert loc_rib(tgen, name) == accepted(name)
