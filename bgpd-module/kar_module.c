@@ -62,6 +62,14 @@ static int kar_fini(void)
 
 static int kar_module_init(void)
 {
+	/* Refuse what we do not understand before touching any state. */
+	if (THIS_MODULE->load_args && THIS_MODULE->load_args[0]) {
+		fprintf(stderr,
+			"keep_all_routes: the module takes no arguments (got \"%s\")\n",
+			THIS_MODULE->load_args);
+		return -1;
+	}
+
 	kar_state_init();
 	hook_register(bgp_adj_in_needed, kar_adj_in_needed);
 	hook_register(bgp_peer_af_config_write, kar_config_write_peer_af);

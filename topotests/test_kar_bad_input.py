@@ -168,6 +168,29 @@ def test_af_not_activated_sends_nothing(tgen):
     k.configure(r1, V, "ipv6", "no peer 10.0.1.3 keep-all-routes")
 
 
+@pytest.mark.parametrize(
+    "spec,error",
+    [
+        ("keep_all_routes:verbose", 'the module takes no arguments (got "verbose")'),
+        ("keep_all_routez", 'module "keep_all_routez" not found'),
+    ],
+    ids=["argument", "name"],
+)
+def test_bad_module_option(spec, error):
+    "bgpd -M with a bad argument or name: a clear error, bgpd does not start."
+    import subprocess
+    import tempfile
+
+    d = tempfile.mkdtemp(prefix="kar-badmod-")
+    res = subprocess.run(
+        ["bgpd", "-M", spec, "-Z", "-p", "0", "-f", "/dev/null", "-i", d + "/bgpd.pid",
+         "--vty_socket", d],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert res.returncode != 0
+    assert error in res.stderr, res.stderr
+
+
 def bad_file_lines():
     """All table lines as a configuration file, each in its context."""
     out = []
