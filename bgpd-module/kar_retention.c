@@ -69,20 +69,21 @@ static void kar_apply(struct peer *peer, enum kar_af af, unsigned int before,
 		if (added)
 			kar_note_enable(peer, af, KAR_ACTION_NONE);
 		if (kar_debug)
-			zlog_debug("keep-all-routes: %pBP vrf %s %s: %s %s, retention %s, nothing to do",
-				   peer, kar_inst_name(peer->bgp),
-				   kar_af_name(af), kar_source_name(source),
-				   added ? "added" : "removed",
-				   kar_retained(after) ? "stays on"
-						       : "stays off");
+			zlog_debug(
+				"keep-all-routes: %pBP vrf %s %s: %s %s, retention %s, nothing to do",
+				peer, kar_inst_name(peer->bgp), kar_af_name(af),
+				kar_source_name(source),
+				added ? "added" : "removed",
+				kar_retained(after) ? "stays on" : "stays off");
 		return;
 
 	case KAR_CHANGE_DISABLE:
 		bgp_adj_in_needed_changed(peer, afi, safi, true);
 		if (kar_debug)
-			zlog_debug("keep-all-routes: %pBP vrf %s %s: %s removed, retention off, Adj-RIB-In freed",
-				   peer, kar_inst_name(peer->bgp),
-				   kar_af_name(af), kar_source_name(source));
+			zlog_debug(
+				"keep-all-routes: %pBP vrf %s %s: %s removed, retention off, Adj-RIB-In freed",
+				peer, kar_inst_name(peer->bgp), kar_af_name(af),
+				kar_source_name(source));
 		kp = kar_peer_find(peer);
 		if (kp)
 			kar_peer_release(kp);
@@ -94,17 +95,18 @@ static void kar_apply(struct peer *peer, enum kar_af af, unsigned int before,
 
 	facts.established = peer_established(peer);
 	facts.af_negotiated = peer->afc_nego[afi][safi];
-	facts.route_refresh = CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_OLD_RCV)
-			      || CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_NEW_RCV);
+	facts.route_refresh = CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_OLD_RCV) ||
+			      CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_NEW_RCV);
 	if (kar_enable_action(&facts) != KAR_ACTION_NONE)
 		action = kar_action_from(
 			bgp_adj_in_needed_changed(peer, afi, safi, false));
 	kar_note_enable(peer, af, action);
 
 	if (kar_debug)
-		zlog_debug("keep-all-routes: %pBP vrf %s %s: %s added, retention on, action %s",
-			   peer, kar_inst_name(peer->bgp), kar_af_name(af),
-			   kar_source_name(source), kar_action_name(action));
+		zlog_debug(
+			"keep-all-routes: %pBP vrf %s %s: %s added, retention on, action %s",
+			peer, kar_inst_name(peer->bgp), kar_af_name(af),
+			kar_source_name(source), kar_action_name(action));
 }
 
 /* @source was @was_on for @peer and has just been flipped in the records. */
@@ -133,8 +135,8 @@ bool kar_set_peer(struct peer *peer, enum kar_af af, bool on)
 
 bool kar_set_group(struct peer_group *group, enum kar_af af, bool on)
 {
-	struct kar_peer *kp = on ? kar_peer_get(group->conf)
-				 : kar_peer_find(group->conf);
+	struct kar_peer *kp =
+		on ? kar_peer_get(group->conf) : kar_peer_find(group->conf);
 	struct listnode *node;
 	struct peer *member;
 

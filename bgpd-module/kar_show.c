@@ -63,9 +63,10 @@ static void kar_facts_get(struct peer *peer, enum kar_af af,
 	memset(f, 0, sizeof(*f));
 	f->sources = kar_sources(peer, af);
 	f->retained = bgp_adj_in_needed(peer, afi, safi);
-	f->rr_received = CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_OLD_RCV)
-			 || CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_NEW_RCV);
-	f->enhanced_rr_received = CHECK_FLAG(peer->cap, PEER_CAP_ENHANCED_RR_RCV);
+	f->rr_received = CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_OLD_RCV) ||
+			 CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_NEW_RCV);
+	f->enhanced_rr_received =
+		CHECK_FLAG(peer->cap, PEER_CAP_ENHANCED_RR_RCV);
 	f->stored = kar_count_adj_in(peer, afi, safi);
 	f->stored_bytes = f->stored * sizeof(struct bgp_adj_in);
 	if (kp)
@@ -164,8 +165,8 @@ static bool kar_peer_shown(const struct peer *peer, enum kar_af af)
 	int afi, safi;
 
 	kar_af_to(af, &afi, &safi);
-	return CHECK_FLAG(peer->flags, PEER_FLAG_CONFIG_NODE)
-	       && peer->afc[afi][safi];
+	return CHECK_FLAG(peer->flags, PEER_FLAG_CONFIG_NODE) &&
+	       peer->afc[afi][safi];
 }
 
 static void kar_show_groups(struct vty *vty, struct bgp *bgp,
@@ -192,8 +193,8 @@ static void kar_show_groups(struct vty *vty, struct bgp *bgp,
 							    group->name);
 				if (!jg) {
 					jg = json_object_new_object();
-					json_object_object_add(
-						jgroups, group->name, jg);
+					json_object_object_add(jgroups,
+							       group->name, jg);
 				}
 				json_object_boolean_true_add(jg,
 							     kar_af_name(af));
@@ -221,7 +222,8 @@ static void kar_show_inst(struct vty *vty, struct bgp *bgp, json_object *json)
 					inst_on);
 		jpeers = json_object_new_object();
 	} else
-		vty_out(vty, "BGP instance %s: instance-wide keep-all-routes %s\n",
+		vty_out(vty,
+			"BGP instance %s: instance-wide keep-all-routes %s\n",
 			kar_inst_name(bgp), inst_on ? "on" : "off");
 
 	kar_show_groups(vty, bgp, jinst);
@@ -256,8 +258,7 @@ static void kar_show_inst(struct vty *vty, struct bgp *bgp, json_object *json)
 DEFPY(kar_show, kar_show_cmd,
       "show bgp [vrf <NAME$vrf_name|all$vrf_all>] keep-all-routes [json$uj]",
       SHOW_STR BGP_STR VRF_FULL_CMD_HELP_STR
-      "keep-all-routes state per instance, address family and peer\n"
-      JSON_STR)
+      "keep-all-routes state per instance, address family and peer\n" JSON_STR)
 {
 	json_object *json = uj ? json_object_new_object() : NULL;
 	struct listnode *node;

@@ -60,7 +60,7 @@ void kar_af_to(enum kar_af af, int *afi, int *safi)
 
 struct kar_peer *kar_peer_find(const struct peer *peer)
 {
-	struct kar_peer key = { .peer = (struct peer *)peer };
+	struct kar_peer key = {.peer = (struct peer *)peer};
 
 	return kar_peers_find(&kar_peers, &key);
 }
@@ -104,7 +104,7 @@ void kar_peer_forget(const struct peer *peer)
 
 struct kar_inst *kar_inst_find(const struct bgp *bgp)
 {
-	struct kar_inst key = { .bgp = (struct bgp *)bgp };
+	struct kar_inst key = {.bgp = (struct bgp *)bgp};
 
 	return kar_insts_find(&kar_insts, &key);
 }
@@ -133,8 +133,8 @@ void kar_inst_forget(const struct bgp *bgp)
 
 bool kar_state_empty(void)
 {
-	return kar_peers_count(&kar_peers) == 0
-	       && kar_insts_count(&kar_insts) == 0;
+	return kar_peers_count(&kar_peers) == 0 &&
+	       kar_insts_count(&kar_insts) == 0;
 }
 
 unsigned int kar_module_sources(const struct peer *peer, enum kar_af af)

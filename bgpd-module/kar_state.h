@@ -33,7 +33,7 @@ struct kar_enable_event {
 
 struct kar_peer {
 	struct kar_peers_item item;
-	struct peer *peer; /* key: the peer, or a peer-group's conf */
+	struct peer *peer;	     /* key: the peer, or a peer-group's conf */
 	bool configured[KAR_AF_MAX]; /* this peer's own line */
 	struct kar_enable_event last[KAR_AF_MAX];
 };
@@ -41,7 +41,7 @@ struct kar_peer {
 struct kar_inst {
 	struct kar_insts_item item;
 	struct bgp *bgp; /* key */
-	bool configured;  /* instance-wide keep-all-routes */
+	bool configured; /* instance-wide keep-all-routes */
 };
 
 /* Map bgpd's afi/safi to the AFs keep-all-routes covers; KAR_AF_MAX if none. */
@@ -66,8 +66,7 @@ extern void kar_inst_forget(const struct bgp *bgp);
 extern unsigned int kar_sources(const struct peer *peer, enum kar_af af);
 
 /* Only the module's sources; the bgp_adj_in_needed callback runs this. */
-extern unsigned int kar_module_sources(const struct peer *peer,
-				       enum kar_af af);
+extern unsigned int kar_module_sources(const struct peer *peer, enum kar_af af);
 
 /* Whether any record exists; lets the per-prefix path return at once. */
 extern bool kar_state_empty(void);

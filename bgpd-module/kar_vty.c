@@ -80,8 +80,8 @@ DEFPY(kar_peer, kar_peer_cmd,
 
 	if (str2sockunion(name, &su) == 0)
 		peer = peer_lookup(bgp, &su);
-	else if (strspn(name, "0123456789.") == strlen(name)
-		 || strchr(name, ':')) {
+	else if (strspn(name, "0123456789.") == strlen(name) ||
+		 strchr(name, ':')) {
 		vty_out(vty, "%% Malformed peer address: %s\n", name);
 		return CMD_WARNING_CONFIG_FAILED;
 	} else {
@@ -130,8 +130,7 @@ DEFPY(kar_instance, kar_instance_cmd, "[<no|undo>$neg] keep-all-routes",
 static bool kar_debug_conf, kar_debug_term;
 
 DEFPY(kar_debug_cmd_fn, kar_debug_cmd, "[no$neg] debug bgp keep-all-routes",
-      NO_STR DEBUG_STR BGP_STR
-      "keep-all-routes retention changes\n")
+      NO_STR DEBUG_STR BGP_STR "keep-all-routes retention changes\n")
 {
 	if (vty->node == CONFIG_NODE)
 		kar_debug_conf = !neg;

@@ -36,7 +36,10 @@ static void test_retained_ignores_unknown_bits(void **state)
 static void test_change_every_single_toggle(void **state)
 {
 	static const unsigned int sources[] = {
-		KAR_SRC_NATIVE, KAR_SRC_PEER, KAR_SRC_GROUP, KAR_SRC_INSTANCE,
+		KAR_SRC_NATIVE,
+		KAR_SRC_PEER,
+		KAR_SRC_GROUP,
+		KAR_SRC_INSTANCE,
 	};
 
 	(void)state;
@@ -64,7 +67,7 @@ static void test_change_same_state_is_none(void **state)
 /* SPEC 1: Established, route-refresh capable -> ROUTE-REFRESH. */
 static void test_enable_route_refresh(void **state)
 {
-	struct kar_peer_facts f = { true, true, true };
+	struct kar_peer_facts f = {true, true, true};
 
 	(void)state;
 	assert_int_equal(kar_enable_action(&f), KAR_ACTION_ROUTE_REFRESH);
@@ -73,7 +76,7 @@ static void test_enable_route_refresh(void **state)
 /* SPEC 2: Established, no route-refresh -> session reset. */
 static void test_enable_reset(void **state)
 {
-	struct kar_peer_facts f = { true, true, false };
+	struct kar_peer_facts f = {true, true, false};
 
 	(void)state;
 	assert_int_equal(kar_enable_action(&f), KAR_ACTION_SESSION_RESET);
@@ -82,8 +85,8 @@ static void test_enable_reset(void **state)
 /* SPEC 4: not Established -> nothing sent, whatever the capability. */
 static void test_enable_not_established(void **state)
 {
-	struct kar_peer_facts rr = { false, false, true };
-	struct kar_peer_facts norr = { false, false, false };
+	struct kar_peer_facts rr = {false, false, true};
+	struct kar_peer_facts norr = {false, false, false};
 
 	(void)state;
 	assert_int_equal(kar_enable_action(&rr), KAR_ACTION_NONE);
@@ -93,7 +96,7 @@ static void test_enable_not_established(void **state)
 /* An AF the session did not negotiate has no routes to ask for again. */
 static void test_enable_af_not_negotiated(void **state)
 {
-	struct kar_peer_facts f = { true, false, false };
+	struct kar_peer_facts f = {true, false, false};
 
 	(void)state;
 	assert_int_equal(kar_enable_action(&f), KAR_ACTION_NONE);
@@ -104,8 +107,8 @@ static void test_still_held_by(void **state)
 {
 	(void)state;
 	assert_int_equal(kar_still_held_by(0), 0);
-	assert_int_equal(kar_still_held_by(KAR_SRC_INSTANCE | KAR_SRC_GROUP
-					   | KAR_SRC_NATIVE),
+	assert_int_equal(kar_still_held_by(KAR_SRC_INSTANCE | KAR_SRC_GROUP |
+					   KAR_SRC_NATIVE),
 			 KAR_SRC_INSTANCE);
 	assert_int_equal(kar_still_held_by(KAR_SRC_GROUP | KAR_SRC_NATIVE),
 			 KAR_SRC_GROUP);
