@@ -78,13 +78,19 @@ DEFPY(kar_peer, kar_peer_cmd,
 		return CMD_WARNING_CONFIG_FAILED;
 	}
 
-	if (str2sockunion(name, &su) == 0)
-		peer = peer_lookup(bgp, &su);
-	else if (strspn(name, "0123456789.") == strlen(name) ||
-		 strchr(name, ':')) {
+	/* What looks like an address but does not parse is a typo, not a
+	 * peer-group name.
+	 */
+	if (str2sockunion(name, &su) != 0 &&
+	    (strspn(name, "0123456789.") == strlen(name) ||
+	     strchr(name, ':'))) {
 		vty_out(vty, "%% Malformed peer address: %s\n", name);
 		return CMD_WARNING_CONFIG_FAILED;
-	} else {
+	}
+
+	if (str2sockunion(name, &su) == 0)
+		peer = peer_lookup(bgp, &su);
+	else {
 		group = peer_group_lookup(bgp, name);
 		if (!group)
 			peer = peer_lookup_by_conf_if(bgp, name);
