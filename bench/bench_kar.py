@@ -83,8 +83,25 @@ def log(msg):
     print("[bench %s] %s" % (time.strftime("%H:%M:%S"), msg), flush=True)
 
 
+DAEMON_LOG = None     # where the daemons' start-up chatter goes
+
+
 def sh(cmd, check=True, **kw):
     return subprocess.run(cmd, check=check, **kw)
+
+
+def start_daemon(cmd):
+    """Run a daemon's start command (it forks itself); its start-up output
+    goes to DAEMON_LOG."""
+    out = open(DAEMON_LOG, "a") if DAEMON_LOG else subprocess.DEVNULL
+    try:
+        if DAEMON_LOG:
+            out.write("+ %s\n" % " ".join(cmd))
+            out.flush()
+        subprocess.run(cmd, check=True, stdout=out, stderr=out)
+    finally:
+        if DAEMON_LOG:
+            out.close()
 
 
 # ---------------------------------------------------------------------------
@@ -247,7 +264,8 @@ class Bench:
         with open(FRR_RUN + "/zebra.conf", "w") as f:
             f.write("hostname kbr1\n")
         shutil.chown(FRR_RUN + "/zebra.conf", "frr", "frr")
-        sh(["ip", "netns", "exec", NS_R1, self.frr + "/sbin/zebra", "-d",
+        start_daemon([
+            "ip", "netns", "exec", NS_R1, self.frr + "/sbin/zebra", "-d",
             "--vrfwnetns", "-u", "frr", "-g", "frr", "-P", "0",
             "-f", FRR_RUN + "/zebra.conf", "-i", FRR_RUN + "/zebra.pid",
             "-z", ZSERV, "--vty_socket", FRR_RUN,
@@ -269,7 +287,9 @@ class Bench:
                 f.write("""\
 router id %(peer)s;
 log "%(run)s/bird.log" { warning, error, fatal };
-protocol device {}
+# BIRD 2.0 may leave its last queued TX event until the next wake-up of its
+# event loop (poll timeout 3 s); a 1 s device scan bounds that stall.
+protocol device { scan time 1; }
 include "%(routes)s";
 protocol bgp kbr1 {
   local %(peer)s as %(as)d;
@@ -289,7 +309,7 @@ protocol bgp kbr1 {
     def start_bird(self, rr):
         self.stop_bird()
         conf = BIRD_RUN + "/bird-%s.conf" % ("rr" if rr else "norr")
-        sh(["ip", "netns", "exec", NS_PEER, "bird", "-c", conf,
+        start_daemon(["ip", "netns", "exec", NS_PEER, "bird", "-c", conf,
             "-s", BIRD_RUN + "/bird.ctl", "-P", BIRD_RUN + "/bird.pid"])
         self.bird_pid = read_pid(BIRD_RUN + "/bird.pid")
         self.bird_rr = rr
@@ -337,7 +357,7 @@ protocol bgp kbr1 {
             os.unlink(FRR_RUN + "/bgpd.pid")
         except FileNotFoundError:
             pass
-        sh(cmd)
+        start_daemon(cmd)
         self.bgpd_pid = read_pid(FRR_RUN + "/bgpd.pid")
         end = time.monotonic() + 30
         while True:
@@ -372,7 +392,7 @@ protocol bgp kbr1 {
         return peers.get(PEER_ADDR)
 
     def adj_in(self):
-        m = re.search(r"(\d+) Adj-In entries, using (\S+) of memory",
+        m = re.search(r"(\d+) Adj-In entries, using (.+?) of memory",
                       self.vty.cmd("show bgp memory"))
         return (int(m.group(1)), m.group(2)) if m else (0, "0 bytes")
 
@@ -402,11 +422,16 @@ protocol bgp kbr1 {
         t_start = time.monotonic()
         samples = []                 # (t, ticks)
         since = None
+        self.t_established = None
         while True:
             st = self.state()
             if need_adj:
                 st["adj_in"] = self.adj_in()[0]
             now = time.monotonic()
+            if st["state"] != "Established":
+                self.t_established = None
+            elif self.t_established is None:
+                self.t_established = now
             ticks = cpu_ticks(self.bgpd_pid)
             samples.append((now, ticks))
             ok = cond(st)
@@ -494,12 +519,11 @@ protocol bgp kbr1 {
                                     "no neighbor %s shutdown" % PEER_ADDR),
             lambda st: self.full(st) and st["adj_in"] == adj,
             "learn %s" % mode, need_adj=True, factor=2)
-        # learn time counted from the moment the session came up (the
-        # connect itself may wait for BIRD's 1 s connect/error-wait timers)
-        up = self.state()["up_ms"] / 1000.0
-        established = time.monotonic() - up
+        # learn time counted from the first poll that saw the session
+        # Established (the connect itself may wait for BIRD's 1 s
+        # connect/error-wait timers); polls are POLL apart
         r["wall_from_cmd_s"] = r["wall_s"]
-        r["wall_s"] = round(self.t_done - established, 3)
+        r["wall_s"] = round(self.t_done - self.t_established, 3)
         r["rss_mib"] = round(rss_kib(self.bgpd_pid) / 1024.0, 1)
         r["rss_delta_mib"] = round((rss_kib(self.bgpd_pid) - rss0) / 1024.0, 1)
         cnt, mem = self.adj_in()
@@ -614,7 +638,7 @@ protocol bgp kbr1 {
             txt = os.path.join(self.out, "perf-%d-%s.txt" % (self.n, method))
             flat = perf_report(data, children=False)
             incl = perf_report(data, children=True)
-            callers = perf_callers(data, "bgp_route_next")
+            callers = perf_callers(data, "route_next")
             with open(txt, "w") as f:
                 f.write("# perf record -g -F 999 -p <bgpd> during "
                         "policy change via %s, N=%d (run under perf: %s)\n\n"
@@ -623,15 +647,11 @@ protocol bgp kbr1 {
                 f.write(flat["text"])
                 f.write("\n## inclusive time (--children)\n")
                 f.write(incl["text"])
-                f.write("\n## callers of bgp_route_next\n")
+                f.write("\n## callers of route_next (bgp_route_next is inline)\n")
                 f.write(callers)
-            prof[method] = {"run_under_perf": r, "report": txt,
+            prof[method] = {"run_under_perf": r, "report": txt, "data": data,
                             "self_top": flat["top"][:15],
                             "children_top": incl["top"][:15]}
-            try:
-                os.unlink(data)
-            except OSError:
-                pass
         return prof
 
 
@@ -653,7 +673,7 @@ def perf_report(data, children):
 
 def perf_callers(data, sym):
     cmd = ["perf", "report", "-i", data, "--stdio", "--no-children",
-           "--sort", "symbol", "--symbols", sym, "-G",
+           "--sort", "symbol", "--symbols", sym, "-g", "graph,0.5,callee",
            "--percent-limit", "0.5"]
     out = subprocess.run(cmd, capture_output=True, text=True,
                          timeout=600).stdout
@@ -677,6 +697,10 @@ def summarize(res):
                            ("wall_s", "cpu_s", "rss_mib", "rss_delta_mib",
                             "adj_in_entries", "session_resets")
                            if any(key in r for r in rs)}
+            s[group][k]["cpu_runs"] = [r.get("cpu_s") for r in rs]
+            s[group][k]["wall_runs"] = [r.get("wall_s") for r in rs]
+            if rs and "adj_in_memory" in rs[0]:
+                s[group][k]["adj_in_memory"] = rs[0]["adj_in_memory"]
     lk, ls = s["learn"]["keep"], s["learn"]["soft"]
 
     def ratio(a, b):
@@ -702,12 +726,16 @@ def markdown(res):
     n, s = res["n"], res["summary"]
     runs = res["runs"]
     L = []
-    L.append("N = %d prefixes; median of %d runs; load average at start %s"
-             % (n, runs, " ".join("%.2f" % x for x in res["host"]["loadavg_start"])))
+    L.append("N = %d prefixes; median of %d runs; load average at start %s, "
+             "at end %s"
+             % (n, runs,
+                " ".join("%.2f" % x for x in res["host"]["loadavg_start"]),
+                " ".join("%.2f" % x for x in res["loadavg_end"])))
     L.append("")
     L.append("| scenario | variant | wall s | bgpd CPU s | bgpd RSS MiB | "
-             "RSS growth MiB | Adj-In entries | session resets |")
-    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+             "RSS growth MiB | Adj-In entries | session resets | "
+             "CPU s per run |")
+    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     names = {"none": "no retention", "soft": "soft-reconfiguration inbound",
              "keep": "peer keep-all-routes",
              "route-refresh": "ROUTE-REFRESH", "reset": "session reset",
@@ -720,17 +748,21 @@ def markdown(res):
             label = names[k]
             if g == "policy" and k == "route-refresh":
                 label = "`clear soft in`, no retention (ROUTE-REFRESH)"
-            L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 titles[g], label, fmt(v.get("wall_s")), fmt(v.get("cpu_s")),
                 fmt(v.get("rss_mib"), 1), fmt(v.get("rss_delta_mib"), 1),
                 fmt(v.get("adj_in_entries"), 0),
-                fmt(v.get("session_resets"), 0)))
+                fmt(v.get("session_resets"), 0),
+                " / ".join(fmt(x) for x in v.get("cpu_runs", []))))
     r = s["ratios_keep_over_soft"]
     L.append("")
     L.append("keep-all-routes / soft-reconfiguration inbound (medians, same "
-             "run): learn wall %s, learn CPU %s, RSS %s, RSS growth %s"
+             "run): learn wall %s, learn CPU %s, RSS %s, RSS growth %s; "
+             "Adj-In (`show bgp memory`): %s entries, %s"
              % (fmt(r["learn_wall"], 3), fmt(r["learn_cpu"], 3),
-                fmt(r["rss"], 3), fmt(r["rss_delta"], 3)))
+                fmt(r["rss"], 3), fmt(r["rss_delta"], 3),
+                fmt(s["learn"]["keep"].get("adj_in_entries"), 0),
+                s["learn"]["keep"].get("adj_in_memory", "-")))
     prof = res.get("profile")
     if prof:
         for method, p in prof.items():
@@ -837,6 +869,8 @@ def main():
             sys.exit("bench_kar: N must be in 2..%d" % MAX_N)
     args.profile_n = max(args.n) if args.profile else None
     os.makedirs(args.out, exist_ok=True)
+    global DAEMON_LOG
+    DAEMON_LOG = os.path.join(args.out, "daemons.log")
 
     def on_signal(signum, frame):
         raise KeyboardInterrupt("signal %d" % signum)
@@ -857,6 +891,7 @@ def main():
                 b.stop_bird()
                 cleanup()
             res["host"] = host
+            res["loadavg_end"] = list(os.getloadavg())
             res["date"] = datetime.datetime.now().astimezone().isoformat(
                 timespec="seconds")
             res["command"] = " ".join(sys.argv)

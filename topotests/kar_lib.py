@@ -148,9 +148,9 @@ def neighbor(tgen, inst, peer, router_name="r1"):
     return show_json(tgen.gears[router_name], cmd).get(addr, {})
 
 
-def session(tgen, inst, peer):
-    """The facts an operator compares before/after: uptime and counters."""
-    n = neighbor(tgen, inst, peer)
+def session_facts(n):
+    """From one neighbor's `show bgp neighbors json`: what an operator
+    compares before/after (state, uptime, counters)."""
     return {
         "state": n.get("bgpState"),
         "established": n.get("connectionsEstablished"),
@@ -158,6 +158,10 @@ def session(tgen, inst, peer):
         "upSince": n.get("bgpTimerUpEstablishedEpoch"),
         "refreshSent": n.get("messageStats", {}).get("routeRefreshSent"),
     }
+
+
+def session(tgen, inst, peer):
+    return session_facts(neighbor(tgen, inst, peer))
 
 
 def same_session(a, b):

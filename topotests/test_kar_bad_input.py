@@ -116,13 +116,6 @@ def assert_nothing_changed(tgen, before, what):
     assert "FRRouting" in k.r1(tgen).vtysh_cmd("show version"), what
 
 
-@pytest.fixture(scope="module")
-def tgen(request):
-    tgen = k.start(request.module.__name__)
-    yield tgen
-    k.stop(tgen)
-
-
 def case_id(case):
     inst, node, line, _ = case
     return "{}-{}-{}".format(inst or "cfg", node, line[:40]).replace(":", "_").replace(" ", "_")

@@ -17,20 +17,7 @@ import kar_lib as k  # noqa: E402
 
 from lib.common_config import kill_router_daemons, start_router_daemons  # noqa: E402
 
-pytestmark = [pytest.mark.bgpd]
-
-
-@pytest.fixture(scope="module")
-def tgen(request):
-    tgen = k.start(request.module.__name__)
-    yield tgen
-    k.stop(tgen)
-
-
-@pytest.fixture(autouse=True)
-def clean(tgen):
-    yield
-    k.reset_r1(tgen)
+pytestmark = [pytest.mark.bgpd, pytest.mark.usefixtures("reset_r1")]
 
 
 def kar_json(tgen, inst):

@@ -14,20 +14,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
 
-pytestmark = [pytest.mark.bgpd]
-
-
-@pytest.fixture(scope="module")
-def tgen(request):
-    tgen = k.start(request.module.__name__)
-    yield tgen
-    k.stop(tgen)
-
-
-@pytest.fixture(autouse=True)
-def clean(tgen):
-    yield
-    k.reset_r1(tgen)
+pytestmark = [pytest.mark.bgpd, pytest.mark.usefixtures("reset_r1")]
 
 
 def enable(tgen, inst, peer, af="ipv4", neg="", note=None):

@@ -177,14 +177,7 @@ def nbr(tgen, name):
 
 
 def session(tgen, name):
-    n = nbr(tgen, name)
-    return {
-        "state": n.get("bgpState"),
-        "established": n.get("connectionsEstablished"),
-        "dropped": n.get("connectionsDropped"),
-        "upSince": n.get("bgpTimerUpEstablishedEpoch"),
-        "refreshSent": n.get("messageStats", {}).get("routeRefreshSent"),
-    }
+    return k.session_facts(nbr(tgen, name))
 
 
 def adj(tgen, name, kind="received-routes"):

@@ -88,14 +88,7 @@ def nbr(tgen, peer):
 
 
 def session(tgen, peer):
-    n = nbr(tgen, peer)
-    return {
-        "state": n.get("bgpState"),
-        "established": n.get("connectionsEstablished"),
-        "dropped": n.get("connectionsDropped"),
-        "upSince": n.get("bgpTimerUpEstablishedEpoch"),
-        "refreshSent": n.get("messageStats", {}).get("routeRefreshSent"),
-    }
+    return k.session_facts(nbr(tgen, peer))
 
 
 def wait_up(tgen, peer):

@@ -24,13 +24,7 @@ import kar_model as m  # noqa: E402
 from lib.common_config import kill_router_daemons, start_router_daemons  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
-
-
-@pytest.fixture(scope="module")
-def tgen(request):
-    tgen = k.start(request.module.__name__, m.GROUPS_CONF)
-    yield tgen
-    k.stop(tgen)
+R1_BGPD_CONF = m.GROUPS_CONF
 
 
 def typed(tgen, bit, on):

@@ -22,13 +22,6 @@ INST = k.VRF
 R2, R3 = k.PEER_ADDR[INST]["r2"], k.PEER_ADDR[INST]["r3"]
 
 
-@pytest.fixture(scope="module")
-def tgen(request):
-    tgen = k.start(request.module.__name__)
-    yield tgen
-    k.stop(tgen)
-
-
 @pytest.fixture(autouse=True)
 def clean(tgen):
     yield

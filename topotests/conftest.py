@@ -1,0 +1,35 @@
+"""
+Fixtures shared by the keep-all-routes topotests (FRR's own conftest.py,
+one directory up in FRR's tree, still applies).
+
+`tgen` starts kar_lib's topology once per test module.  A module chooses
+r1's bgpd configuration with R1_BGPD_CONF and whether bgpd loads the module
+with WITH_MODULE; modules with a topology of their own define their own
+`tgen`.  `reset_r1` undoes each test's configuration on r1; modules opt in
+with pytest.mark.usefixtures("reset_r1").
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kar_lib as k  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tgen(request):
+    tgen = k.start(
+        request.module.__name__,
+        getattr(request.module, "R1_BGPD_CONF", None),
+        with_module=getattr(request.module, "WITH_MODULE", True),
+    )
+    yield tgen
+    k.stop(tgen)
+
+
+@pytest.fixture
+def reset_r1(tgen):
+    yield
+    k.reset_r1(tgen)
