@@ -122,43 +122,48 @@ def test_spec8_isolation_between_instances_and_afs(tgen):
     assert k.adj_in(tgen, k.VRF, "r2", "ipv6") == k.SENT["r2"]["ipv6"]
 
 
-R2_VPNA = [
-    "neighbor 10.0.1.2 remote-as 100",
-    "neighbor 10.0.1.2 timers 3 10",
-    "neighbor 10.0.1.2 timers connect 1",
-    "address-family ipv4 unicast",
-    "neighbor 10.0.1.2 route-map IMPORT in",
-    "exit-address-family",
-    "address-family ipv6 unicast",
-    "neighbor 10.0.1.2 activate",
-    "neighbor 10.0.1.2 route-map IMPORT6 in",
-    "exit-address-family",
-]
+def r2_lines(inst):
+    """r2's neighbor lines in r1's instance, to re-add it after deletion."""
+    a = k.PEER_ADDR[inst]["r2"]
+    return [
+        "neighbor {} remote-as 100".format(a),
+        "neighbor {} timers 3 10".format(a),
+        "neighbor {} timers connect 1".format(a),
+        "address-family ipv4 unicast",
+        "neighbor {} route-map IMPORT in".format(a),
+        "exit-address-family",
+        "address-family ipv6 unicast",
+        "neighbor {} activate".format(a),
+        "neighbor {} route-map IMPORT6 in".format(a),
+        "exit-address-family",
+    ]
 
 
-def test_spec12_peer_deletion(tgen):
+@pytest.mark.parametrize("inst", k.INSTANCES)
+def test_spec12_peer_deletion(tgen, inst):
     "SPEC 12: no neighbor removes the line and the state; re-added without."
     r1 = k.r1(tgen)
-    k.configure(r1, k.VRF, "ipv4", "peer 10.0.1.2 keep-all-routes")
+    addr = k.PEER_ADDR[inst]["r2"]
+    k.configure(r1, inst, "ipv4", "peer {} keep-all-routes".format(addr))
     k.wait_for(
-        "stored", lambda: k.adj_in(tgen, k.VRF, "r2"), k.SENT["r2"]["ipv4"]
+        "stored", lambda: k.adj_in(tgen, inst, "r2"), k.SENT["r2"]["ipv4"]
     )
     records = kar_records(tgen)
     assert records >= 1
 
-    k.vtysh(r1, "configure terminal", "router bgp 100 vrf vpna", "no neighbor 10.0.1.2")
+    k.vtysh(r1, "configure terminal", k.router_bgp(inst), "no neighbor " + addr)
 
-    assert not [l for l in k.running_bgp(tgen, k.VRF) if "10.0.1.2" in l]
-    assert "10.0.1.2" not in kar_json(tgen, k.VRF)[k.VRF]["peers"]
+    assert not [l for l in k.running_bgp(tgen, inst) if addr in l]
+    assert addr not in kar_json(tgen, inst)[inst]["peers"]
     assert kar_records(tgen) == records - 1
 
-    k.vtysh(r1, "configure terminal", "router bgp 100 vrf vpna", *R2_VPNA)
-    k.wait_established(tgen, k.VRF, "r2")
-    k.wait_policy_applied(tgen, k.VRF, "r2")
-    assert k.adj_in(tgen, k.VRF, "r2") is None
-    state = kar_json(tgen, k.VRF)[k.VRF]["peers"]["10.0.1.2"]["ipv4Unicast"]
+    k.vtysh(r1, "configure terminal", k.router_bgp(inst), *r2_lines(inst))
+    k.wait_established(tgen, inst, "r2")
+    k.wait_policy_applied(tgen, inst, "r2")
+    assert k.adj_in(tgen, inst, "r2") is None
+    state = kar_json(tgen, inst)[inst]["peers"][addr]["ipv4Unicast"]
     assert state["retained"] is False and state["lastEnableAction"] == "never"
-    assert not [l for l in k.running_bgp(tgen, k.VRF) if "keep-all-routes" in l]
+    assert not [l for l in k.running_bgp(tgen, inst) if "keep-all-routes" in l]
 
 
 def af_block(block, af):
