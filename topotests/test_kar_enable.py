@@ -56,6 +56,15 @@ def wait_stored(tgen, inst, peer, af="ipv4"):
     )
 
 
+def enable_and_store(tgen, inst, peer):
+    """Enable, and wait until the session is up again (r3 resets), the
+    Adj-RIB-In holds everything sent and the Loc-RIB what policy accepts."""
+    enable(tgen, inst, peer)
+    k.wait_established(tgen, inst, peer)
+    wait_stored(tgen, inst, peer)
+    k.wait_policy_applied(tgen, inst, peer)
+
+
 def wait_freed(tgen, inst, peer, af="ipv4"):
     return k.wait_for(
         "{} {} received-routes gone".format(inst, peer),
@@ -189,10 +198,7 @@ def test_spec4_enable_while_not_established(tgen, inst, peer):
 def test_spec5_disable_frees(tgen, inst, peer):
     "SPEC 5: disable frees the Adj-RIB-In; Loc-RIB and session untouched."
     baseline = k.adj_in_entries(tgen)
-    enable(tgen, inst, peer)
-    k.wait_established(tgen, inst, peer)
-    wait_stored(tgen, inst, peer)
-    k.wait_policy_applied(tgen, inst, peer)
+    enable_and_store(tgen, inst, peer)
     k.wait_for("Adj-In entries grew", lambda: k.adj_in_entries(tgen), baseline + 6)
     before = k.session(tgen, inst, peer)
     rib = k.loc_rib(tgen, inst, peer)
@@ -210,10 +216,7 @@ def test_spec5_disable_frees(tgen, inst, peer):
 def test_spec9_soft_in_and_policy_change_use_store(tgen, inst, peer):
     "SPEC 9: clear soft in and a prefix-list change replay the stored routes."
     r1 = k.r1(tgen)
-    enable(tgen, inst, peer)
-    k.wait_established(tgen, inst, peer)
-    wait_stored(tgen, inst, peer)
-    k.wait_policy_applied(tgen, inst, peer)
+    enable_and_store(tgen, inst, peer)
     before = k.session(tgen, inst, peer)
     peer_rr = k.peer_refresh_received(tgen, inst, peer)
 
