@@ -28,7 +28,8 @@ here asserts a time limit.  With --profile, one extra `clear ... soft in`
 replay (and one ROUTE-REFRESH replay) at the largest N runs under
 `perf record -g`.
 
-Usage (as root): bench_kar.py [--runs 3] [--out DIR] [--profile] N [N ...]
+Usage (as root): bench_kar.py [--runs 3] [--out DIR] [--frr PREFIX] [--profile]
+                              [--only learn,enable,policy] N [N ...]
           bench_kar.py --cleanup
 """
 
@@ -127,7 +128,8 @@ class Vty:
                 status = buf[-1]
                 text = buf[:-4].decode(errors="replace")
                 if status not in (0, 10):   # CMD_SUCCESS, CMD_SUCCESS_DAEMON
-                    raise RuntimeError("vty %r -> %d: %s" % (line, status, text))
+                    raise RuntimeError("vty %r -> %d: %s"
+                                       % (line, status, text))
                 return text
 
     def json(self, line):
@@ -255,7 +257,8 @@ class Bench:
         sh(["ip", "-n", NS_VRF, "link", "add", "kbv0", "type", "veth",
             "peer", "name", "kbv1", "netns", NS_PEER])
         sh(["ip", "-n", NS_VRF, "addr", "add", R1_ADDR + "/24", "dev", "kbv0"])
-        sh(["ip", "-n", NS_PEER, "addr", "add", PEER_ADDR + "/24", "dev", "kbv1"])
+        sh(["ip", "-n", NS_PEER, "addr", "add", PEER_ADDR + "/24",
+            "dev", "kbv1"])
         sh(["ip", "-n", NS_VRF, "link", "set", "kbv0", "up"])
         sh(["ip", "-n", NS_PEER, "link", "set", "kbv1", "up"])
         for d in (FRR_RUN, BIRD_RUN):
@@ -555,9 +558,13 @@ protocol bgp kbr1 {
         d0 = self.state()["dropped"]
         self.set_policy(True)
         self.wait_idle()
-        action = self.clear_hard if method == "hard-reset" else self.clear_soft_in
+        action = (self.clear_hard if method == "hard-reset"
+                  else self.clear_soft_in)
         perf = None
         if perf_file:
+            for old in (perf_file, perf_file + ".old"):
+                if os.path.exists(old):
+                    os.unlink(old)
             perf = subprocess.Popen(
                 ["perf", "record", "-g", "-F", "999", "-p",
                  str(self.bgpd_pid), "-o", perf_file],
@@ -582,7 +589,7 @@ protocol bgp kbr1 {
         r["locrib_prefixes"] = st["pfx"]
         return r
 
-    # -- driver ----------------------------------------------------------------
+    # -- driver --------------------------------------------------------------
 
     def run(self):
         runs = self.args.runs
@@ -592,32 +599,33 @@ protocol bgp kbr1 {
                "policy": {"soft-in-stored": [], "route-refresh": [],
                           "hard-reset": []}}
         self.setup()
+        only = self.args.only
         # 1. learn from scratch, modes interleaved; ends in mode none
-        for i in range(runs):
+        for i in range(runs if "learn" in only else 0):
             for m in ("keep", "soft", "none"):
                 r = self.learn(m)
                 log("N=%d learn %-4s run %d: %s" % (self.n, m, i + 1, r))
                 res["learn"][m].append(r)
         # 3. policy change without retention: ROUTE-REFRESH, hard reset
         for method in ("route-refresh", "hard-reset"):
-            for i in range(runs):
+            for i in range(runs if "policy" in only else 0):
                 r = self.policy(method)
                 log("N=%d policy %s run %d: %s" % (self.n, method, i + 1, r))
                 res["policy"][method].append(r)
         # 2. enable on an Established peer, ROUTE-REFRESH path
-        for i in range(runs):
+        for i in range(runs if "enable" in only else 0):
             r = self.enable(rr=True)
             log("N=%d enable route-refresh run %d: %s" % (self.n, i + 1, r))
             res["enable"]["route-refresh"].append(r)
         # 3. policy change from the stored routes
-        for i in range(runs):
+        for i in range(runs if "policy" in only else 0):
             r = self.policy("soft-in-stored")
             log("N=%d policy soft-in-stored run %d: %s" % (self.n, i + 1, r))
             res["policy"]["soft-in-stored"].append(r)
         if self.args.profile_n == self.n:
             res["profile"] = self.profile()
         # 2. enable, reset path (BIRD without route refresh)
-        for i in range(runs):
+        for i in range(runs if "enable" in only else 0):
             r = self.enable(rr=False)
             log("N=%d enable reset run %d: %s" % (self.n, i + 1, r))
             res["enable"]["reset"].append(r)
@@ -647,7 +655,8 @@ protocol bgp kbr1 {
                 f.write(flat["text"])
                 f.write("\n## inclusive time (--children)\n")
                 f.write(incl["text"])
-                f.write("\n## callers of route_next (bgp_route_next is inline)\n")
+                f.write("\n## callers of route_next "
+                        "(bgp_route_next is inline)\n")
                 f.write(callers)
             prof[method] = {"run_under_perf": r, "report": txt, "data": data,
                             "self_top": flat["top"][:15],
@@ -693,6 +702,8 @@ def summarize(res):
     for group in ("learn", "enable", "policy"):
         s[group] = {}
         for k, rs in res[group].items():
+            if not rs:
+                continue
             s[group][k] = {key: med(rs, key) for key in
                            ("wall_s", "cpu_s", "rss_mib", "rss_delta_mib",
                             "adj_in_entries", "session_resets")
@@ -701,15 +712,16 @@ def summarize(res):
             s[group][k]["wall_runs"] = [r.get("wall_s") for r in rs]
             if rs and "adj_in_memory" in rs[0]:
                 s[group][k]["adj_in_memory"] = rs[0]["adj_in_memory"]
-    lk, ls = s["learn"]["keep"], s["learn"]["soft"]
+    lk = s["learn"].get("keep", {})
+    ls = s["learn"].get("soft", {})
 
     def ratio(a, b):
         return round(a / b, 3) if a and b else None
     s["ratios_keep_over_soft"] = {
-        "learn_wall": ratio(lk["wall_s"], ls["wall_s"]),
-        "learn_cpu": ratio(lk["cpu_s"], ls["cpu_s"]),
-        "rss": ratio(lk["rss_mib"], ls["rss_mib"]),
-        "rss_delta": ratio(lk["rss_delta_mib"], ls["rss_delta_mib"]),
+        "learn_wall": ratio(lk.get("wall_s"), ls.get("wall_s")),
+        "learn_cpu": ratio(lk.get("cpu_s"), ls.get("cpu_s")),
+        "rss": ratio(lk.get("rss_mib"), ls.get("rss_mib")),
+        "rss_delta": ratio(lk.get("rss_delta_mib"), ls.get("rss_delta_mib")),
     }
     return s
 
@@ -761,8 +773,8 @@ def markdown(res):
              "Adj-In (`show bgp memory`): %s entries, %s"
              % (fmt(r["learn_wall"], 3), fmt(r["learn_cpu"], 3),
                 fmt(r["rss"], 3), fmt(r["rss_delta"], 3),
-                fmt(s["learn"]["keep"].get("adj_in_entries"), 0),
-                s["learn"]["keep"].get("adj_in_memory", "-")))
+                fmt(s["learn"].get("keep", {}).get("adj_in_entries"), 0),
+                s["learn"].get("keep", {}).get("adj_in_memory", "-")))
     prof = res.get("profile")
     if prof:
         for method, p in prof.items():
@@ -801,20 +813,23 @@ def plot(res, path):
               "policy": "policy change: deny half"}
     for ax, (g, keys, labels) in zip(axes, groups):
         x = range(len(keys))
-        wall = [s[g][k].get("wall_s") or 0 for k in keys]
-        cpu = [s[g][k].get("cpu_s") or 0 for k in keys]
+        wall = [s[g].get(k, {}).get("wall_s") or 0 for k in keys]
+        cpu = [s[g].get(k, {}).get("cpu_s") or 0 for k in keys]
         ax.bar([i - 0.2 for i in x], wall, 0.4, label="wall s")
         ax.bar([i + 0.2 for i in x], cpu, 0.4, label="bgpd CPU s")
         ax.set_xticks(list(x))
         ax.set_xticklabels(labels, fontsize=8)
         ax.set_title(titles[g])
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left")
+        ax.set_ylabel("seconds")
+        ax.set_ylim(0, max(wall + cpu + [0.01]) * 1.35)
         if g == "learn":
+            rss = [s[g].get(k, {}).get("rss_mib") or 0 for k in keys]
             ax2 = ax.twinx()
-            ax2.plot(list(x), [s[g][k].get("rss_mib") or 0 for k in keys],
-                     "ko-", label="RSS MiB")
+            ax2.plot(list(x), rss, "ko-", label="bgpd RSS MiB")
             ax2.set_ylabel("bgpd RSS MiB")
-            ax2.set_ylim(bottom=0)
+            ax2.set_ylim(0, max(rss + [1]) * 1.6)
+            ax2.legend(fontsize=8, loc="upper right")
     fig.suptitle("FRR 8.4.4 bgpd, peer keep-all-routes, N = %d (median of %d)"
                  % (res["n"], res["runs"]))
     fig.tight_layout()
@@ -854,6 +869,8 @@ def main():
     ap.add_argument("--frr", default=os.path.join(TOP, "build", "install"))
     ap.add_argument("--profile", action="store_true",
                     help="perf-profile the replay at the largest N")
+    ap.add_argument("--only", default="learn,enable,policy",
+                    help="comma-separated scenario groups to run")
     ap.add_argument("--cleanup", action="store_true",
                     help="only remove kb* namespaces and their processes")
     args = ap.parse_args()
@@ -868,12 +885,17 @@ def main():
         if not 2 <= n <= MAX_N:
             sys.exit("bench_kar: N must be in 2..%d" % MAX_N)
     args.profile_n = max(args.n) if args.profile else None
+    args.only = set(args.only.split(","))
     os.makedirs(args.out, exist_ok=True)
     global DAEMON_LOG
     DAEMON_LOG = os.path.join(args.out, "daemons.log")
 
     def on_signal(signum, frame):
+        # once: let the clean-up below finish undisturbed
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt("signal %d" % signum)
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -895,7 +917,11 @@ def main():
             res["date"] = datetime.datetime.now().astimezone().isoformat(
                 timespec="seconds")
             res["command"] = " ".join(sys.argv)
-            res["bgpd"] = os.path.join(args.frr, "sbin", "bgpd")
+            res["bgpd"] = os.path.realpath(
+                os.path.join(args.frr, "sbin", "bgpd"))
+            res["bgpd_mtime"] = time.strftime(
+                "%Y-%m-%dT%H:%M:%S",
+                time.localtime(os.path.getmtime(res["bgpd"])))
             res["setup"] = ("netns kbr1: zebra --vrfwnetns + bgpd -n -M "
                             "keep_all_routes, VRF kbvpna = netns; BIRD %s in "
                             "netns kbpeer, iBGP, N static /24" % host["bird"])
@@ -921,4 +947,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt as e:
+        sys.exit("bench_kar: interrupted (%s); cleaned up" % (e or "SIGINT"))
