@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""
+Faults (issue 6, item 2, in part).  Each test ends by checking that every
+route the peers sent is in received-routes and that the Loc-RIB holds
+exactly what the import policy accepts.
+"""
+
+import os
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kar_lib as k  # noqa: E402
+
+from lib.common_config import kill_router_daemons, start_router_daemons  # noqa: E402
+
+pytestmark = [pytest.mark.bgpd, pytest.mark.usefixtures("reset_r1")]
+
+INST = k.VRF
+PEERS = ("r2", "r3")
+
+
+def enable_all(tgen, inst=INST):
+    lines = ["peer {} keep-all-routes".format(k.PEER_ADDR[inst][p]) for p in PEERS]
+    return k.configure(k.r1(tgen), inst, "ipv4", *lines)
+
+
+def all_stored_and_policy(tgen, inst=INST):
+    for peer in PEERS:
+        k.wait_established(tgen, inst, peer)
+        k.wait_for(
+            "{} {} received-routes".format(inst, peer),
+            lambda: k.adj_in(tgen, inst, peer),
+            k.SENT[peer]["ipv4"],
+        )
+        k.wait_policy_applied(tgen, inst, peer)
+
+
+def kar_records(tgen):
+    out = k.r1(tgen).vtysh_cmd("show memory bgpd")
+    m = re.search(r"keep-all-routes peer\s*:\s*(\d+)", out)
+    return int(m.group(1)) if m else 0
+
+
+def test_flap_while_enabling(tgen):
+    "Sessions reset in the same breath as the enable: all stored in the end."
+    r1 = k.r1(tgen)
+    cmds = ["configure terminal", k.router_bgp(INST), "address-family ipv4 unicast"]
+    cmds += ["peer {} keep-all-routes".format(k.PEER_ADDR[INST][p]) for p in PEERS]
+    cmds += ["end"] + ["clear bgp vrf vpna {}".format(k.PEER_ADDR[INST][p]) for p in PEERS]
+    k.vtysh(r1, *cmds)
+    all_stored_and_policy(tgen)
+
+
+def test_peer_deleted_with_refresh_outstanding(tgen):
+    "no neighbor right after the enable sent ROUTE-REFRESH: no crash, state gone."
+    r1 = k.r1(tgen)
+    addr = k.PEER_ADDR[INST]["r2"]
+    records = kar_records(tgen)
+    k.vtysh(r1, "configure terminal", k.router_bgp(INST), "address-family ipv4 unicast",
+            "peer {} keep-all-routes".format(addr), "exit-address-family",
+            "no neighbor {}".format(addr))
+    assert "FRRouting" in r1.vtysh_cmd("show version")
+    assert kar_records(tgen) <= records
+    k.vtysh(r1, "configure terminal", k.router_bgp(INST),
+            "neighbor {} remote-as 100".format(addr),
+            "neighbor {} timers 3 10".format(addr),
+            "neighbor {} timers connect 1".format(addr),
+            "address-family ipv4 unicast",
+            "neighbor {} route-map IMPORT in".format(addr), "exit-address-family",
+            "address-family ipv6 unicast", "neighbor {} activate".format(addr),
+            "neighbor {} route-map IMPORT6 in".format(addr))
+    k.wait_established(tgen, INST, "r2")
+    assert k.adj_in(tgen, INST, "r2") is None
+    enable_all(tgen)
+    all_stored_and_policy(tgen)
+
+
+def test_bgpd_restart(tgen):
+    "bgpd killed and restarted with its saved config: everything stored again."
+    enable_all(tgen)
+    all_stored_and_policy(tgen)
+    kill_router_daemons(tgen, "r1", ["bgpd"])
+    start_router_daemons(tgen, "r1", ["bgpd"])
+    all_stored_and_policy(tgen)
+
+
+def test_zebra_restart(tgen):
+    "zebra killed and restarted under a running bgpd: retention survives."
+    enable_all(tgen)
+    all_stored_and_policy(tgen)
+    kill_router_daemons(tgen, "r1", ["zebra"], save_config=False)
+    start_router_daemons(tgen, "r1", ["zebra"])
+    all_stored_and_policy(tgen)
+    assert "FRRouting" in k.r1(tgen).vtysh_cmd("show version")
+
+
+def test_vrf_instance_deleted_and_recreated(tgen):
+    "no router bgp 100 vrf vpna with keep-all-routes on, then re-created."
+    r1 = k.r1(tgen)
+    enable_all(tgen)
+    k.configure(r1, INST, None, "keep-all-routes")
+    all_stored_and_policy(tgen)
+    block = [l for l in k.running_bgp(tgen, INST) if l not in ("exit",)]
+    k.vtysh(r1, "configure terminal", "no router bgp 100 vrf vpna")
+    assert "FRRouting" in r1.vtysh_cmd("show version")
+    assert INST not in k.show_json(r1, "show bgp vrf all keep-all-routes json")
+    # Re-create from the saved block: the same lines give the same retention.
+    k.vtysh(r1, "configure terminal", *[l.strip() for l in block])
+    k.wait_for("vpna back", lambda: k.running_bgp(tgen, INST)[:1], [k.router_bgp(INST)])
+    all_stored_and_policy(tgen)
+    assert sum("keep-all-routes" in l for l in k.running_bgp(tgen, INST)) == 3
+    k.configure(r1, INST, None, "no keep-all-routes")
