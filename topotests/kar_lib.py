@@ -245,6 +245,30 @@ def kar_state(tgen, inst, peer, af="ipv4"):
     return data.get(inst, {}).get("peers", {}).get(PEER_ADDR[inst][peer], {}).get(key)
 
 
+def kar_records(tgen):
+    """The module's peer records, from `show memory bgpd`."""
+    out = r1(tgen).vtysh_cmd("show memory bgpd")
+    m = re.search(r"keep-all-routes peer\s*:\s*(\d+)", out)
+    return int(m.group(1)) if m else 0
+
+
+def r2_neighbor_lines(inst):
+    """r2's neighbor lines in r1's instance (bgpd.conf), to re-add it."""
+    a = PEER_ADDR[inst]["r2"]
+    return [
+        "neighbor {} remote-as 100".format(a),
+        "neighbor {} timers 3 10".format(a),
+        "neighbor {} timers connect 1".format(a),
+        "address-family ipv4 unicast",
+        "neighbor {} route-map IMPORT in".format(a),
+        "exit-address-family",
+        "address-family ipv6 unicast",
+        "neighbor {} activate".format(a),
+        "neighbor {} route-map IMPORT6 in".format(a),
+        "exit-address-family",
+    ]
+
+
 def adj_in_entries(tgen):
     """Adj-In entries of r1's whole bgpd, from `show bgp memory`."""
     out = r1(tgen).vtysh_cmd("show bgp memory")

@@ -7,7 +7,6 @@ line reaches bgpd (vtysh -f, vtysh -b).
 """
 
 import os
-import re
 import sys
 
 import pytest
@@ -22,13 +21,6 @@ pytestmark = [pytest.mark.bgpd, pytest.mark.usefixtures("reset_r1")]
 
 def kar_json(tgen, inst):
     return k.show_json(k.r1(tgen), "show bgp vrf {} keep-all-routes json".format(inst))
-
-
-def kar_records(tgen):
-    """The module's peer records, from `show memory bgpd`."""
-    out = k.r1(tgen).vtysh_cmd("show memory bgpd")
-    m = re.search(r"keep-all-routes peer\s*:\s*(\d+)", out)
-    return int(m.group(1)) if m else 0
 
 
 def test_vendor_example_typed_into_vtysh(tgen):
@@ -78,7 +70,7 @@ def test_spec7_unknown_peer(tgen, inst, af, peer, error):
     "SPEC 7: one clear line naming peer and instance; nothing changes."
     config_before = k.r1(tgen).vtysh_cmd("show running-config")
     state_before = kar_json(tgen, inst)
-    records_before = kar_records(tgen)
+    records_before = k.kar_records(tgen)
 
     out = k.configure(k.r1(tgen), inst, af, "peer {} keep-all-routes".format(peer))
 
@@ -86,7 +78,7 @@ def test_spec7_unknown_peer(tgen, inst, af, peer, error):
     assert lines == [error], out
     assert k.r1(tgen).vtysh_cmd("show running-config") == config_before
     assert kar_json(tgen, inst) == state_before
-    assert kar_records(tgen) == records_before
+    assert k.kar_records(tgen) == records_before
 
 
 def test_spec8_isolation_between_instances_and_afs(tgen):
@@ -122,23 +114,6 @@ def test_spec8_isolation_between_instances_and_afs(tgen):
     assert k.adj_in(tgen, k.VRF, "r2", "ipv6") == k.SENT["r2"]["ipv6"]
 
 
-def r2_lines(inst):
-    """r2's neighbor lines in r1's instance, to re-add it after deletion."""
-    a = k.PEER_ADDR[inst]["r2"]
-    return [
-        "neighbor {} remote-as 100".format(a),
-        "neighbor {} timers 3 10".format(a),
-        "neighbor {} timers connect 1".format(a),
-        "address-family ipv4 unicast",
-        "neighbor {} route-map IMPORT in".format(a),
-        "exit-address-family",
-        "address-family ipv6 unicast",
-        "neighbor {} activate".format(a),
-        "neighbor {} route-map IMPORT6 in".format(a),
-        "exit-address-family",
-    ]
-
-
 @pytest.mark.parametrize("inst", k.INSTANCES)
 def test_spec12_peer_deletion(tgen, inst):
     "SPEC 12: no neighbor removes the line and the state; re-added without."
@@ -148,16 +123,16 @@ def test_spec12_peer_deletion(tgen, inst):
     k.wait_for(
         "stored", lambda: k.adj_in(tgen, inst, "r2"), k.SENT["r2"]["ipv4"]
     )
-    records = kar_records(tgen)
+    records = k.kar_records(tgen)
     assert records >= 1
 
     k.vtysh(r1, "configure terminal", k.router_bgp(inst), "no neighbor " + addr)
 
     assert not [l for l in k.running_bgp(tgen, inst) if addr in l]
     assert addr not in kar_json(tgen, inst)[inst]["peers"]
-    assert kar_records(tgen) == records - 1
+    assert k.kar_records(tgen) == records - 1
 
-    k.vtysh(r1, "configure terminal", k.router_bgp(inst), *r2_lines(inst))
+    k.vtysh(r1, "configure terminal", k.router_bgp(inst), *k.r2_neighbor_lines(inst))
     k.wait_established(tgen, inst, "r2")
     k.wait_policy_applied(tgen, inst, "r2")
     assert k.adj_in(tgen, inst, "r2") is None

@@ -6,7 +6,6 @@ exactly what the import policy accepts.
 """
 
 import os
-import re
 import sys
 
 import pytest
@@ -38,12 +37,6 @@ def all_stored_and_policy(tgen, inst=INST):
         k.wait_policy_applied(tgen, inst, peer)
 
 
-def kar_records(tgen):
-    out = k.r1(tgen).vtysh_cmd("show memory bgpd")
-    m = re.search(r"keep-all-routes peer\s*:\s*(\d+)", out)
-    return int(m.group(1)) if m else 0
-
-
 def test_flap_while_enabling(tgen):
     "Sessions reset in the same breath as the enable: all stored in the end."
     r1 = k.r1(tgen)
@@ -58,20 +51,13 @@ def test_peer_deleted_with_refresh_outstanding(tgen):
     "no neighbor right after the enable sent ROUTE-REFRESH: no crash, state gone."
     r1 = k.r1(tgen)
     addr = k.PEER_ADDR[INST]["r2"]
-    records = kar_records(tgen)
+    records = k.kar_records(tgen)
     k.vtysh(r1, "configure terminal", k.router_bgp(INST), "address-family ipv4 unicast",
             "peer {} keep-all-routes".format(addr), "exit-address-family",
             "no neighbor {}".format(addr))
     assert "FRRouting" in r1.vtysh_cmd("show version")
-    assert kar_records(tgen) <= records
-    k.vtysh(r1, "configure terminal", k.router_bgp(INST),
-            "neighbor {} remote-as 100".format(addr),
-            "neighbor {} timers 3 10".format(addr),
-            "neighbor {} timers connect 1".format(addr),
-            "address-family ipv4 unicast",
-            "neighbor {} route-map IMPORT in".format(addr), "exit-address-family",
-            "address-family ipv6 unicast", "neighbor {} activate".format(addr),
-            "neighbor {} route-map IMPORT6 in".format(addr))
+    assert k.kar_records(tgen) <= records
+    k.vtysh(r1, "configure terminal", k.router_bgp(INST), *k.r2_neighbor_lines(INST))
     k.wait_established(tgen, INST, "r2")
     assert k.adj_in(tgen, INST, "r2") is None
     enable_all(tgen)
