@@ -129,6 +129,12 @@ def configure(router, inst, af, *lines):
     return vtysh(router, *(ctx + list(lines)))
 
 
+def native(tgen, inst, peer, on=True):
+    """Type FRR's own `[no] neighbor P soft-reconfiguration inbound` on r1."""
+    line = "neighbor {} soft-reconfiguration inbound".format(PEER_ADDR[inst][peer])
+    return configure(r1(tgen), inst, "ipv4", ("" if on else "no ") + line)
+
+
 def show_json(router, cmd):
     out = router.vtysh_cmd(cmd, isjson=False)
     try:

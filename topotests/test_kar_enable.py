@@ -136,9 +136,7 @@ def test_spec2_enable_without_route_refresh(tgen, inst):
 @pytest.mark.parametrize("inst", k.INSTANCES)
 def test_spec3_enable_while_already_retained(tgen, inst, peer):
     "SPEC 3: native soft-reconfiguration holds it: nothing sent, no reset."
-    addr = k.PEER_ADDR[inst][peer]
-    r1 = k.r1(tgen)
-    k.configure(r1, inst, "ipv4", "neighbor {} soft-reconfiguration inbound".format(addr))
+    k.native(tgen, inst, peer)
     k.wait_established(tgen, inst, peer)
     stored = wait_stored(tgen, inst, peer)
     before = k.session(tgen, inst, peer)
@@ -153,7 +151,7 @@ def test_spec3_enable_while_already_retained(tgen, inst, peer):
 
     disable(tgen, inst, peer, note="soft-reconfiguration inbound is configured")
     assert k.adj_in(tgen, inst, peer) == stored, "native line alone must keep it"
-    k.configure(r1, inst, "ipv4", "no neighbor {} soft-reconfiguration inbound".format(addr))
+    k.native(tgen, inst, peer, on=False)
     wait_freed(tgen, inst, peer)
     assert_untouched(tgen, inst, peer, before, seconds=1)
 

@@ -48,16 +48,10 @@ def test_show_unknown_to_bgpd(tgen):
 @pytest.mark.parametrize("inst", k.INSTANCES)
 def test_native_soft_reconfiguration_unchanged(tgen, inst):
     "Native flag: ROUTE-REFRESH / reset on enable, store, free on disable."
-    r1 = k.r1(tgen)
     assert k.adj_in(tgen, inst, "r2") is None
     b2, b3 = k.session(tgen, inst, "r2"), k.session(tgen, inst, "r3")
     for peer in ("r2", "r3"):
-        k.configure(
-            r1,
-            inst,
-            "ipv4",
-            "neighbor {} soft-reconfiguration inbound".format(k.PEER_ADDR[inst][peer]),
-        )
+        k.native(tgen, inst, peer)
     for peer in ("r2", "r3"):
         k.wait_established(tgen, inst, peer)
         k.wait_for(
@@ -73,11 +67,6 @@ def test_native_soft_reconfiguration_unchanged(tgen, inst):
     assert not [l for l in block if "keep-all-routes" in l]
 
     for peer in ("r2", "r3"):
-        k.configure(
-            r1,
-            inst,
-            "ipv4",
-            "no neighbor {} soft-reconfiguration inbound".format(k.PEER_ADDR[inst][peer]),
-        )
+        k.native(tgen, inst, peer, on=False)
         assert k.adj_in(tgen, inst, peer) is None
     assert k.adj_in_entries(tgen) == 0
