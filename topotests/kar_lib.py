@@ -121,6 +121,12 @@ def vtysh(router, *cmds):
     return router.run("vtysh " + args + " 2>&1")
 
 
+def write_file(host, path, text):
+    """Write a file as seen from inside a topology node."""
+    host.run("mkdir -p {0} && cat > {1} <<'EOF'\n{2}\nEOF".format(
+        os.path.dirname(path), path, text))
+
+
 def configure(router, inst, af, *lines):
     """Type lines into `router bgp ... / address-family <af> unicast`."""
     ctx = ["configure terminal", router_bgp(inst)]
@@ -258,21 +264,30 @@ def kar_records(tgen):
     return int(m.group(1)) if m else 0
 
 
-def r2_neighbor_lines(inst):
-    """r2's neighbor lines in r1's instance (bgpd.conf), to re-add it."""
-    a = PEER_ADDR[inst]["r2"]
-    return [
+def neighbor_lines(inst, peer):
+    """A peer's own neighbor lines in r1's instance (as in bgpd.conf), to
+    re-add it after `no neighbor`."""
+    a = PEER_ADDR[inst][peer]
+    lines = [
         "neighbor {} remote-as 100".format(a),
         "neighbor {} timers 3 10".format(a),
         "neighbor {} timers connect 1".format(a),
+    ]
+    if peer == "r3":
+        lines.append("neighbor {} override-capability".format(a))
+    lines += [
         "address-family ipv4 unicast",
         "neighbor {} route-map IMPORT in".format(a),
         "exit-address-family",
-        "address-family ipv6 unicast",
-        "neighbor {} activate".format(a),
-        "neighbor {} route-map IMPORT6 in".format(a),
-        "exit-address-family",
     ]
+    if peer == "r2":
+        lines += [
+            "address-family ipv6 unicast",
+            "neighbor {} activate".format(a),
+            "neighbor {} route-map IMPORT6 in".format(a),
+            "exit-address-family",
+        ]
+    return lines
 
 
 def adj_in_entries(tgen):

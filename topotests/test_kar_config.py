@@ -132,7 +132,7 @@ def test_spec12_peer_deletion(tgen, inst):
     assert addr not in kar_json(tgen, inst)[inst]["peers"]
     assert k.kar_records(tgen) == records - 1
 
-    k.vtysh(r1, "configure terminal", k.router_bgp(inst), *k.r2_neighbor_lines(inst))
+    k.vtysh(r1, "configure terminal", k.router_bgp(inst), *k.neighbor_lines(inst, "r2"))
     k.wait_established(tgen, inst, "r2")
     k.wait_policy_applied(tgen, inst, "r2")
     assert k.adj_in(tgen, inst, "r2") is None

@@ -57,7 +57,7 @@ def test_peer_deleted_with_refresh_outstanding(tgen):
             "no neighbor {}".format(addr))
     assert "FRRouting" in r1.vtysh_cmd("show version")
     assert k.kar_records(tgen) <= records
-    k.vtysh(r1, "configure terminal", k.router_bgp(INST), *k.r2_neighbor_lines(INST))
+    k.vtysh(r1, "configure terminal", k.router_bgp(INST), *k.neighbor_lines(INST, "r2"))
     k.wait_established(tgen, INST, "r2")
     assert k.adj_in(tgen, INST, "r2") is None
     enable_all(tgen)
@@ -99,3 +99,28 @@ def test_vrf_instance_deleted_and_recreated(tgen):
     all_stored_and_policy(tgen)
     assert sum("keep-all-routes" in l for l in k.running_bgp(tgen, INST)) == 3
     k.configure(r1, INST, None, "no keep-all-routes")
+
+
+def test_vrf_namespace_removed_and_recreated(tgen):
+    """The network namespace behind VRF vpna deleted (its interface moved
+    out first, as an operator would) and re-created: the configuration
+    survives and every route is stored again once the sessions return."""
+    r1 = k.r1(tgen)
+    enable_all(tgen)
+    all_stored_and_policy(tgen)
+    lines = [l for l in k.running_bgp(tgen, INST) if "keep-all-routes" in l]
+    net = tgen.net["r1"]
+    net.reset_intf_netns("r1-eth0")
+    net.delete_netns(INST)
+    for peer in PEERS:
+        k.wait_for(
+            "{} down with the namespace".format(peer),
+            lambda: k.session(tgen, INST, peer)["state"],
+            lambda s: s != "Established",
+        )
+    assert "FRRouting" in r1.vtysh_cmd("show version")
+    assert [l for l in k.running_bgp(tgen, INST) if "keep-all-routes" in l] == lines
+    net.add_netns(INST)
+    net.set_intf_netns("r1-eth0", INST, up=True)
+    all_stored_and_policy(tgen)
+    assert k.adj_in_entries(tgen) == 6 * len(PEERS)

@@ -120,10 +120,6 @@ def exabgp_conf(name):
 """.format(addr=addr, asn=asn, routes=routes)
 
 
-def write(host, path, text):
-    host.run("mkdir -p {0} && cat > {1} <<'EOF'\n{2}\nEOF".format(os.path.dirname(path), path, text))
-
-
 @pytest.fixture(scope="module")
 def tgen(request):
     tgen = Topogen(build_topo, request.module.__name__)
@@ -138,15 +134,15 @@ def tgen(request):
     for name in ("b1", "b2"):
         h = tgen.gears[name]
         d = "{}/{}".format(RUN, name)
-        write(h, d + "/bird.conf", bird_conf(name, refresh=(name == "b1")))
+        k.write_file(h, d + "/bird.conf", bird_conf(name, refresh=(name == "b1")))
         h.run("bird -c {0}/bird.conf -s {0}/bird.ctl -P {0}/bird.pid".format(d))
     g = tgen.gears["g1"]
     d = RUN + "/g1"
-    write(g, d + "/gobgpd.toml", gobgp_conf("g1"))
+    k.write_file(g, d + "/gobgpd.toml", gobgp_conf("g1"))
     g.run("gobgpd -f {0}/gobgpd.toml -l info > {0}/gobgpd.log 2>&1 &".format(d))
     e = tgen.gears["e1"]
     d = RUN + "/e1"
-    write(e, d + "/exabgp.conf", exabgp_conf("e1"))
+    k.write_file(e, d + "/exabgp.conf", exabgp_conf("e1"))
     e.run(
         "env exabgp.daemon.user=root exabgp.daemon.daemonize=true "
         "exabgp.daemon.pid={0}/exabgp.pid exabgp.log.destination={0}/exabgp.log "
