@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""
+Faults during a large initial transfer (issue 6, item 2): in VRF vpna, a
+BIRD 2 peer (b1, route refresh on) sends N /32 prefixes (KAR_FAULT_PREFIXES,
+default 100,000) from 198.18.0.0/15; r1's import policy accepts the 65,536
+in 198.18.0.0/16.  b1's link is rate-limited (tbf) so the transfer takes
+seconds and a fault can land in the middle of it; each test records the
+stored count at the moment of the fault and fails if the transfer had
+already finished.
+
+Each test ends with the checks of every fault test: received-routes holds
+exactly the N prefixes sent, the Loc-RIB's paths from b1 are exactly the
+accepted ones, and `show bgp memory` counts N Adj-In entries.
+"""
+
+import ipaddress
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kar_lib as k  # noqa: E402
+
+from lib.topogen import Topogen, TopoRouter  # noqa: E402
+
+pytestmark = [pytest.mark.bgpd]
+
+INST = k.VRF
+RUN = "/tmp/kar-transfer"
+B1 = "10.0.1.11"
+N = int(os.environ.get("KAR_FAULT_PREFIXES", "100000"))
+BASE = int(ipaddress.IPv4Address("198.18.0.0"))
+SENT = {"{}/32".format(ipaddress.IPv4Address(BASE + i)) for i in range(N)}
+ACCEPTED = {p for p in SENT if p.startswith("198.18.")}
+# About 2 s for 100k prefixes: long enough to land a fault mid-transfer.
+RATE = "tbf rate 3mbit burst 64kbit latency 2s"
+
+
+def build_topo(tgen):
+    tgen.add_router("r1")
+    s1 = tgen.add_switch("s1")
+    s1.add_link(tgen.gears["r1"])
+    tgen.add_host("b1", B1 + "/24", "via 10.0.1.1")
+    s1.add_link(tgen.gears["b1"])
+
+
+def bird_conf():
+    return """router id {b1};
+log "{run}/bird.log" {{ warning, error, fatal }};
+# BIRD 2.0 may leave its last queued TX event until the next wake-up of its
+# event loop; a 1 s device scan bounds that stall.
+protocol device {{ scan time 1; }}
+include "{run}/routes.conf";
+protocol bgp r1 {{
+  local {b1} as 65011;
+  neighbor 10.0.1.1 as 100;
+  hold time 240;
+  connect retry time 1;
+  connect delay time 1;
+  error wait time 1, 2;
+  ipv4 {{ import none; export all; next hop self; }};
+}}
+""".format(b1=B1, run=RUN)
+
+
+@pytest.fixture(scope="module")
+def tgen(request):
+    tgen = Topogen(build_topo, request.module.__name__)
+    tgen.start_topology()
+    r1 = tgen.gears["r1"]
+    r1.net.add_netns(INST)
+    r1.net.set_intf_netns("r1-eth0", INST, up=True)
+    r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(k.CWD, "r1", "zebra.conf"), "--vrfwnetns")
+    r1.load_config(TopoRouter.RD_BGP, os.path.join(k.CWD, "transfer", "r1-bgpd.conf"), k.MODULE)
+    tgen.start_router()
+    b1 = tgen.gears["b1"]
+    # Too large for a command line: written from here (nodes share /tmp).
+    os.makedirs(RUN, exist_ok=True)
+    with open(RUN + "/routes.conf", "w") as f:
+        f.write("protocol static s4 {\n ipv4;\n")
+        f.writelines(" route {} blackhole;\n".format(p) for p in sorted(SENT))
+        f.write("}\n")
+    k.write_file(b1, RUN + "/bird.conf", bird_conf())
+    b1.run("tc qdisc add dev b1-eth0 root " + RATE)
+    b1.run("bird -c {0}/bird.conf -s {0}/bird.ctl -P {0}/bird.pid".format(RUN))
+    k.wait_for("b1 Established", lambda: session(tgen)["state"], "Established", 90)
+    k.wait_for("b1 transfer", lambda: accepted_count(tgen), len(ACCEPTED), 120)
+    yield tgen
+    b1.run("kill $(cat {}/bird.pid)".format(RUN))
+    tgen.net["r1"].reset_intf_netns("r1-eth0")
+    tgen.net["r1"].delete_netns(INST)
+    tgen.stop_topology()
+
+
+def r1_cfg(tgen, *lines):
+    out = k.configure(tgen.gears["r1"], INST, "ipv4", *lines)
+    assert not out.strip(), out
+
+
+def session(tgen):
+    n = k.show_json(tgen.gears["r1"], "show bgp vrf vpna neighbors {} json".format(B1))
+    return k.session_facts(n.get(B1, {}))
+
+
+def accepted_count(tgen):
+    n = k.show_json(tgen.gears["r1"], "show bgp vrf vpna neighbors {} json".format(B1))
+    af = n.get(B1, {}).get("addressFamilyInfo", {}).get("ipv4Unicast", {})
+    return af.get("acceptedPrefixCounter")
+
+
+def stored_count(tgen):
+    data = k.show_json(tgen.gears["r1"], "show bgp vrf vpna keep-all-routes json")
+    peer = data.get(INST, {}).get("peers", {}).get(B1, {}).get("ipv4Unicast", {})
+    return peer.get("storedPrefixes", 0) if peer.get("retained") else None
+
+
+def prefixes(tgen, what):
+    data = k.show_json(
+        tgen.gears["r1"],
+        "show bgp vrf vpna ipv4 unicast neighbors {} {} json".format(B1, what),
+    )
+    return None if "warning" in data else set(data.get("receivedRoutes", data.get("routes", {})))
+
+
+def mid_transfer(count, total):
+    """Poll count() until the transfer is under way and not finished; what
+    it was when the fault is about to be injected."""
+    return k.wait_for(
+        "transfer under way",
+        count,
+        lambda c: c is not None and 0 < c < total,
+        timeout=60,
+        interval=0.05,
+    )
+
+
+def restart_session(tgen):
+    """shutdown / no shutdown: the next session starts a full transfer."""
+    r1_cfg(tgen, "exit-address-family", "neighbor {} shutdown".format(B1))
+    k.wait_for("b1 down", lambda: session(tgen)["state"], lambda s: s != "Established")
+    r1_cfg(tgen, "exit-address-family", "no neighbor {} shutdown".format(B1))
+
+
+def all_stored_and_policy(tgen):
+    k.wait_for("b1 Established", lambda: session(tgen)["state"], "Established", 90)
+    k.wait_for("all stored", lambda: stored_count(tgen), N, 180)
+    k.wait_for("policy applied", lambda: accepted_count(tgen), len(ACCEPTED), 60)
+    got = prefixes(tgen, "received-routes")
+    assert got == SENT, "received-routes: {} missing, {} extra".format(
+        len(SENT - got), len(got - SENT))
+    rib = prefixes(tgen, "routes")
+    assert rib == ACCEPTED, "Loc-RIB: {} missing, {} extra".format(
+        len(ACCEPTED - rib), len(rib - ACCEPTED))
+    assert k.adj_in_entries(tgen) == N
+
+
+@pytest.fixture
+def retained(tgen):
+    r1_cfg(tgen, "peer {} keep-all-routes".format(B1))
+    k.wait_for("stored", lambda: stored_count(tgen), N, 120)
+    yield
+    r1_cfg(tgen, "no peer {} keep-all-routes".format(B1))
+    assert k.adj_in_entries(tgen) == 0
+
+
+def test_r1_resets_session_mid_transfer(tgen, retained):
+    "clear bgp (hard) on r1 while the initial transfer is under way."
+    before = session(tgen)
+    restart_session(tgen)
+    at = mid_transfer(lambda: stored_count(tgen), N)
+    k.vtysh(tgen.gears["r1"], "clear bgp vrf vpna {}".format(B1))
+    k.logger.info("r1 reset the session with %d of %d prefixes stored", at, N)
+    all_stored_and_policy(tgen)
+    assert session(tgen)["dropped"] >= before["dropped"] + 2
+
+
+def test_peer_resets_session_mid_transfer(tgen, retained):
+    "b1 restarts its BGP session while the initial transfer is under way."
+    before = session(tgen)
+    restart_session(tgen)
+    at = mid_transfer(lambda: stored_count(tgen), N)
+    tgen.gears["b1"].run("birdc -s {}/bird.ctl restart r1".format(RUN))
+    k.logger.info("b1 reset the session with %d of %d prefixes stored", at, N)
+    all_stored_and_policy(tgen)
+    assert session(tgen)["dropped"] >= before["dropped"] + 2
+
+
+def test_enable_then_flap_mid_transfer(tgen):
+    """keep-all-routes enabled while the initial transfer is under way
+    (ROUTE-REFRESH on a session still receiving), then a reset."""
+    restart_session(tgen)
+    before = session(tgen)
+    at = mid_transfer(lambda: accepted_count(tgen), len(ACCEPTED))
+    r1_cfg(tgen, "peer {} keep-all-routes".format(B1))
+    k.vtysh(tgen.gears["r1"], "clear bgp vrf vpna {}".format(B1))
+    k.logger.info("enabled and reset with %d of %d prefixes accepted", at, len(ACCEPTED))
+    all_stored_and_policy(tgen)
+    assert session(tgen)["dropped"] == before["dropped"] + 1
+    r1_cfg(tgen, "no peer {} keep-all-routes".format(B1))
+    assert k.adj_in_entries(tgen) == 0
+
+
+def test_enable_mid_transfer(tgen):
+    "ROUTE-REFRESH sent while the initial transfer is still under way."
+    restart_session(tgen)
+    before = session(tgen)
+    at = mid_transfer(lambda: accepted_count(tgen), len(ACCEPTED))
+    r1_cfg(tgen, "peer {} keep-all-routes".format(B1))
+    k.logger.info("enabled with %d of %d prefixes accepted", at, len(ACCEPTED))
+    all_stored_and_policy(tgen)
+    after = session(tgen)
+    assert after["refreshSent"] == before["refreshSent"] + 1
+    assert after["dropped"] == before["dropped"]
+    r1_cfg(tgen, "no peer {} keep-all-routes".format(B1))
+    assert k.adj_in_entries(tgen) == 0
