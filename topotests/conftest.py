@@ -5,8 +5,10 @@ one directory up in FRR's tree, still applies).
 `tgen` starts kar_lib's topology once per test module.  A module chooses
 r1's bgpd configuration with R1_BGPD_CONF and whether bgpd loads the module
 with WITH_MODULE; modules with a topology of their own define their own
-`tgen`.  `reset_r1` undoes each test's configuration on r1; modules opt in
-with pytest.mark.usefixtures("reset_r1").
+`tgen`.  `family_tgen` runs a module's tests once per kar_model family
+(r2/r3 in peer-groups over IPv4, then over IPv6) and gives (family, tgen).
+`reset_r1` undoes each test's configuration on r1; modules opt in with
+pytest.mark.usefixtures("reset_r1").
 """
 
 import os
@@ -16,6 +18,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
+import kar_model as m  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +29,13 @@ def tgen(request):
         with_module=getattr(request.module, "WITH_MODULE", True),
     )
     yield tgen
+    k.stop(tgen)
+
+
+@pytest.fixture(scope="module", params=m.FAMILIES, ids=[f.name for f in m.FAMILIES])
+def family_tgen(request):
+    tgen = m.start(request.module.__name__, request.param)
+    yield request.param, tgen
     k.stop(tgen)
 
 

@@ -38,14 +38,21 @@ SENT = {
         "ipv4": {"172.16.2.%d/32" % i for i in range(1, 7)},
         "ipv6": {"fd00:2:1::%d/128" % i for i in range(1, 7)},
     },
-    "r3": {"ipv4": {"172.16.3.%d/32" % i for i in range(1, 7)}, "ipv6": set()},
+    # r3's ipv6 unicast routes travel only over its IPv6 sessions.
+    "r3": {
+        "ipv4": {"172.16.3.%d/32" % i for i in range(1, 7)},
+        "ipv6": {"fd00:3:1::%d/128" % i for i in range(1, 7)},
+    },
 }
 ACCEPTED = {
     "r2": {
         "ipv4": {"172.16.2.%d/32" % i for i in range(1, 4)},
         "ipv6": {"fd00:2:1::%d/128" % i for i in range(1, 4)},
     },
-    "r3": {"ipv4": {"172.16.3.%d/32" % i for i in range(1, 4)}, "ipv6": set()},
+    "r3": {
+        "ipv4": {"172.16.3.%d/32" % i for i in range(1, 4)},
+        "ipv6": {"fd00:3:1::%d/128" % i for i in range(1, 4)},
+    },
 }
 
 # r1's address for each peer, per instance.
@@ -55,6 +62,12 @@ PEER_ADDR = {
 }
 # The peers' view of r1, per instance.
 R1_ADDR = {VRF: "10.0.1.1", "default": "10.0.2.1"}
+# The same over IPv6 (sessions added by add_ipv6_peer_sessions()).
+PEER_ADDR6 = {
+    VRF: {"r2": "fd00:1::2", "r3": "fd00:1::3"},
+    "default": {"r2": "fd00:2::2", "r3": "fd00:2::3"},
+}
+R1_ADDR6 = {VRF: "fd00:1::1", "default": "fd00:2::1"}
 
 INSTANCES = [VRF, "default"]
 
@@ -70,8 +83,9 @@ def build_topo(tgen):
         s2.add_link(tgen.gears[name])
 
 
-def start(module_name, r1_bgpd_conf=None, with_module=True):
-    """Start the topology; r1 gets VRF vpna as a network namespace."""
+def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
+    """Start the topology; r1 gets VRF vpna as a network namespace.  With
+    wait, return once r1's IPv4 sessions of bgpd.conf are up."""
     tgen = Topogen(build_topo, module_name)
     tgen.start_topology()
     r1 = tgen.gears["r1"]
@@ -91,10 +105,50 @@ def start(module_name, r1_bgpd_conf=None, with_module=True):
             MODULE if (name == "r1" and with_module) else None,
         )
     tgen.start_router()
-    for inst in INSTANCES:
+    restore_link_local(r1, VRF, "r1-eth0")
+    for inst in INSTANCES if wait else ():
         for peer in ("r2", "r3"):
             wait_established(tgen, inst, peer)
     return tgen
+
+
+def add_ipv6_peer_sessions(tgen):
+    """The peers' side of IPv6 sessions (ipv6 unicast only) to r1 in both
+    instances: r2 with route-refresh, r3 without any capability, sending
+    fd00:3:1::1-6.  r1's side is up to the test."""
+    r2, r3 = tgen.gears["r2"], tgen.gears["r3"]
+    vtysh(r3, "configure terminal", "interface r3-eth0", "ipv6 address fd00:1::3/64",
+          "exit", "interface r3-eth1", "ipv6 address fd00:2::3/64")
+    for router, extra in ((r2, []), (r3, ["dont-capability-negotiate"])):
+        lines = []
+        for r1_addr in R1_ADDR6.values():
+            lines += ["neighbor {} remote-as 100".format(r1_addr),
+                      "neighbor {} timers 3 10".format(r1_addr),
+                      "neighbor {} timers connect 1".format(r1_addr)]
+            lines += ["neighbor {} {}".format(r1_addr, e) for e in extra]
+            lines += ["address-family ipv4 unicast",
+                      "no neighbor {} activate".format(r1_addr),
+                      "exit-address-family",
+                      "address-family ipv6 unicast",
+                      "neighbor {} activate".format(r1_addr),
+                      "exit-address-family"]
+        vtysh(router, "configure terminal", "router bgp 100", *lines)
+    vtysh(r3, "configure terminal", "router bgp 100", "address-family ipv6 unicast",
+          *["network {}".format(p) for p in sorted(SENT["r3"]["ipv6"])])
+
+
+def restore_link_local(router, ns, intf):
+    """Give intf, moved into namespace ns, its EUI-64 link-local address
+    back.  topotest's startRouter() flushes every address of the router's
+    interfaces, those moved into a namespace included, but restores
+    link-local addresses only in the router's own namespace; without one
+    bgpd refuses IPv6 sessions on the interface ("nexthop_set failed")."""
+    mac = router.run("ip netns exec {} cat /sys/class/net/{}/address".format(ns, intf))
+    b = [int(x, 16) for x in mac.strip().split(":")]
+    b[0] ^= 2
+    ll = "fe80::{:x}:{:x}ff:fe{:x}:{:x}".format(
+        b[0] << 8 | b[1], b[2], b[3], b[4] << 8 | b[5])
+    router.run("ip netns exec {} ip address add dev {} scope link {}/64".format(ns, intf, ll))
 
 
 def stop(tgen):
@@ -149,10 +203,11 @@ def show_json(router, cmd):
         raise AssertionError("not JSON from `{}`: {!r}".format(cmd, out[:300]))
 
 
-def neighbor(tgen, inst, peer, router_name="r1"):
-    """`show bgp neighbors json` of one of r1's peers (or the peer's view)."""
+def neighbor(tgen, inst, peer, router_name="r1", addr=None):
+    """`show bgp neighbors json` of one of r1's peers (or the peer's view).
+    addr picks the session when the peer has more than one (IPv6)."""
     if router_name == "r1":
-        addr = PEER_ADDR[inst][peer]
+        addr = addr or PEER_ADDR[inst][peer]
         cmd = "show bgp{} neighbors {} json".format(vrf_arg(inst), addr)
     else:
         addr = R1_ADDR[inst]
@@ -172,8 +227,8 @@ def session_facts(n):
     }
 
 
-def session(tgen, inst, peer):
-    return session_facts(neighbor(tgen, inst, peer))
+def session(tgen, inst, peer, addr=None):
+    return session_facts(neighbor(tgen, inst, peer, addr=addr))
 
 
 def same_session(a, b):
@@ -223,11 +278,11 @@ def peer_refresh_received(tgen, inst, peer):
     return n.get("messageStats", {}).get("routeRefreshRecv")
 
 
-def adj_in(tgen, inst, peer, af="ipv4", kind="received-routes"):
+def adj_in(tgen, inst, peer, af="ipv4", kind="received-routes", addr=None):
     """Prefixes of received-routes/filtered-routes, or None when bgpd says
     the Adj-RIB-In is not kept."""
     cmd = "show bgp{} {} unicast neighbors {} {} json".format(
-        vrf_arg(inst), af, PEER_ADDR[inst][peer], kind
+        vrf_arg(inst), af, addr or PEER_ADDR[inst][peer], kind
     )
     data = show_json(r1(tgen), cmd)
     if "warning" in data:
@@ -236,12 +291,12 @@ def adj_in(tgen, inst, peer, af="ipv4", kind="received-routes"):
     return set(data.get("receivedRoutes", {}).keys())
 
 
-def loc_rib(tgen, inst, peer, af="ipv4"):
+def loc_rib(tgen, inst, peer, af="ipv4", addr=None):
     """Prefixes in r1's Loc-RIB with a path from the peer."""
     data = show_json(
         r1(tgen), "show bgp{} {} unicast json".format(vrf_arg(inst), af)
     )
-    addr = PEER_ADDR[inst][peer]
+    addr = addr or PEER_ADDR[inst][peer]
     out = set()
     for prefix, paths in data.get("routes", {}).items():
         for path in paths:
@@ -330,19 +385,19 @@ def wait_for(what, fn, expect, timeout=60, interval=0.5):
         time.sleep(interval)
 
 
-def wait_established(tgen, inst, peer, timeout=90):
+def wait_established(tgen, inst, peer, timeout=90, addr=None):
     return wait_for(
         "{} {} Established".format(inst, peer),
-        lambda: session(tgen, inst, peer)["state"],
+        lambda: session(tgen, inst, peer, addr)["state"],
         "Established",
         timeout,
     )
 
 
-def wait_policy_applied(tgen, inst, peer, af="ipv4"):
+def wait_policy_applied(tgen, inst, peer, af="ipv4", addr=None):
     """r1's Loc-RIB holds exactly what the import policy accepts."""
     return wait_for(
         "{} {} {} Loc-RIB = accepted".format(inst, peer, af),
-        lambda: loc_rib(tgen, inst, peer, af),
+        lambda: loc_rib(tgen, inst, peer, af, addr),
         ACCEPTED[peer][af],
     )

@@ -5,11 +5,13 @@ the instance, group, peer and native lines together):
 
 - write memory, restart bgpd with -M, same retention and same lines, for
   each of the 16 states;
-- vtysh -b with an integrated frr.conf holding a state's lines;
+- boot with an integrated frr.conf holding a state's lines (bgpd started
+  without a config file, then vtysh -b, as frrinit.sh does);
 - frr-reload.py --reload from one state to the next, adding and removing
   each kind of line: the right state and no spurious ROUTE-REFRESH or reset.
 
-States and expectations come from kar_model (written from SPEC.md).
+States and expectations come from kar_model (written from SPEC.md); each
+test runs once per family (r2/r3 over IPv4, then over IPv6).
 """
 
 import os
@@ -24,69 +26,91 @@ import kar_model as m  # noqa: E402
 from lib.common_config import kill_router_daemons, start_router_daemons  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
-R1_BGPD_CONF = m.GROUPS_CONF
 
 
-def typed(tgen, bit, on):
-    af, lines = m.toggle_lines(bit, on)
+def typed(tgen, bit, on, fam):
+    af, lines = m.toggle_lines(bit, on, fam)
     return k.configure(k.r1(tgen), m.INST, af, *lines)
 
 
-def state_lines(state):
+def state_lines(state, fam):
     """A state's lines, as they sit in `router bgp 100 vrf vpna`."""
     inst, af = [], []
-    for line in m.model_config(state):
+    for line in m.model_config(state, fam):
         (inst if line == "keep-all-routes" else af).append(line)
     return [" " + l for l in inst], ["  " + l for l in af]
 
 
-def test_restart_keeps_every_state(tgen):
+def test_restart_keeps_every_state(family_tgen):
     "write memory, restart bgpd -M: same lines, same retention, 16 states."
+    fam, tgen = family_tgen
     for n, (state, bit) in enumerate(m.gray_cycle()):
         after = state ^ bit
         what = "restart {} state {:04b}".format(n, after)
-        m.step(tgen, state, bit, lambda a, b=bit: typed(tgen, b, bool(a & b)), what)
+        m.step(tgen, state, bit, lambda a, b=bit: typed(tgen, b, bool(a & b), fam), what, fam)
 
         kill_router_daemons(tgen, "r1", ["bgpd"])  # writes memory first
         start_router_daemons(tgen, "r1", ["bgpd"])
         for peer in ("r2", "r3"):
-            k.wait_established(tgen, m.INST, peer)
-        m.check_retention(tgen, after, what)
+            k.wait_established(tgen, m.INST, peer, addr=fam.addr[peer])
+        m.check_retention(tgen, after, what, fam)
         # Loaded before the sessions came up: stored from the first UPDATE,
         # r3 (no route-refresh) never reset.  (r2 may see a ROUTE-REFRESH
         # from bgpd's own delayed route-map processing at start-up.)
-        assert k.session(tgen, m.INST, "r3")["established"] == 1, what
+        assert k.session(tgen, m.INST, "r3", fam.addr["r3"])["established"] == 1, what
 
 
-def test_vtysh_b_every_state(tgen):
-    "vtysh -b with a state's lines in frr.conf gives that state."
+def boot_config(fam, state):
+    """r1's bgpd configuration of the family with a state's lines added."""
+    with open(fam.conf) as f:
+        lines = f.read().splitlines()
+    inst, af = state_lines(state, fam)
+    head = lines.index("router bgp 100 vrf vpna")
+    af_head = lines.index(" address-family {} unicast".format(fam.af), head)
+    af_end = lines.index(" exit-address-family", af_head)
+    lines[af_end:af_end] = af
+    lines[af_head:af_head] = inst
+    return "\n".join(lines)
+
+
+def restart_bgpd(tgen, conf):
+    """Restart r1's bgpd with conf as its own config file ("" = none)."""
     r1 = k.r1(tgen)
-    for state in range(1, 16):
-        inst, af = state_lines(state)
-        conf = ["router bgp 100 vrf vpna"] + inst + [" address-family ipv4 unicast"]
-        conf += af + [" exit-address-family", "exit"]
+    kill_router_daemons(tgen, "r1", ["bgpd"], save_config=False)
+    r1.run("cat > /etc/frr/bgpd.conf <<'EOF'\n{}\nEOF".format(conf))
+    start_router_daemons(tgen, "r1", ["bgpd"])
 
-        def boot(after, conf=conf):
-            r1.run("cat > /etc/frr/frr.conf <<'EOF'\n{}\nEOF".format("\n".join(conf)))
+
+def test_vtysh_b_every_state(family_tgen):
+    """Boot as frrinit.sh does with an integrated config: bgpd starts
+    without a config file, then vtysh -b reads frr.conf holding a state's
+    lines.  Every state comes up retained as the model says, stored from
+    the first UPDATE: r3 is never reset."""
+    fam, tgen = family_tgen
+    r1 = k.r1(tgen)
+    try:
+        for state in range(1, 16):
+            what = "vtysh -b state {:04b}".format(state)
+            restart_bgpd(tgen, "")
+            r1.run("cat > /etc/frr/frr.conf <<'EOF'\n{}\nEOF".format(boot_config(fam, state)))
             out = r1.run("vtysh -b 2>&1")
             r1.run("rm -f /etc/frr/frr.conf")
             assert "Unknown command" not in out and "error" not in out.lower(), out
-            return ""
-
-        m.step(tgen, 0, state, boot, "vtysh -b state {:04b}".format(state))
-
-        def remove(after, state=state):
-            out = []
-            for bit in (m.INSTANCE, m.GROUP, m.PEER, m.NATIVE):
-                if state & bit:
-                    out.append(typed(tgen, bit, False))
-            return "\n".join(out)
-
-        m.step(tgen, state, state, remove, "back to 0 from {:04b}".format(state))
+            for peer in ("r2", "r3"):
+                k.wait_established(tgen, m.INST, peer, addr=fam.addr[peer])
+            m.check_retention(tgen, state, what, fam)
+            assert k.session(tgen, m.INST, "r3", fam.addr["r3"])["established"] == 1, what
+    finally:
+        with open(fam.conf) as f:
+            restart_bgpd(tgen, f.read())
+        for peer in ("r2", "r3"):
+            k.wait_established(tgen, m.INST, peer, addr=fam.addr[peer])
+            k.wait_policy_applied(tgen, m.INST, peer, fam.af, fam.addr[peer])
 
 
-def test_frr_reload_adds_and_removes_each_line(tgen):
+def test_frr_reload_adds_and_removes_each_line(family_tgen):
     "frr-reload.py --reload through the Gray cycle: each kind of line added and removed."
+    fam, tgen = family_tgen
     r1 = k.r1(tgen)
     r1.run("echo 'service integrated-vtysh-config' > /etc/frr/vtysh.conf")
     base = r1.vtysh_cmd("show running-config").splitlines()
@@ -96,10 +120,11 @@ def test_frr_reload_adds_and_removes_each_line(tgen):
     bindir = os.path.dirname(r1.run("command -v vtysh").strip())
 
     def target(state):
-        inst, af = state_lines(state)
+        inst, af = state_lines(state, fam)
         out = list(base)
         end = out.index("exit", head)
-        af_end = out.index(" exit-address-family", out.index(" address-family ipv4 unicast", head))
+        af_head = out.index(" address-family {} unicast".format(fam.af), head)
+        af_end = out.index(" exit-address-family", af_head)
         out[end:end] = inst
         out[af_end:af_end] = af
         return "\n".join(l for l in out if not l.startswith(("Building", "Current configuration")))
@@ -119,6 +144,6 @@ def test_frr_reload_adds_and_removes_each_line(tgen):
                 return ""
 
             what = "frr-reload {} {:04b} -> {:04b}".format(n, state, after)
-            m.step(tgen, state, bit, reload, what)
+            m.step(tgen, state, bit, reload, what, fam)
     finally:
         r1.run("echo 'no service integrated-vtysh-config' > /etc/frr/vtysh.conf")
