@@ -10,11 +10,14 @@ already finished.
 
 Each test ends with the checks of every fault test: received-routes holds
 exactly the N prefixes sent, the Loc-RIB's paths from b1 are exactly the
-accepted ones, and `show bgp memory` counts N Adj-In entries.
+accepted ones, and `show bgp memory` counts N Adj-In entries.  The last
+test has b1 withdraw 5,000 routes while the answer to the ROUTE-REFRESH of
+an enable is under way: none may stay behind in the Loc-RIB.
 """
 
 import ipaddress
 import os
+import random
 import sys
 
 import pytest
@@ -35,6 +38,7 @@ SENT = {"{}/32".format(ipaddress.IPv4Address(BASE + i)) for i in range(N)}
 ACCEPTED = {p for p in SENT if p.startswith("198.18.")}
 # About 2 s for 100k prefixes: long enough to land a fault mid-transfer.
 RATE = "tbf rate 3mbit burst 64kbit latency 2s"
+SLOW = "tbf rate 1mbit burst 64kbit latency 4s"
 
 
 def build_topo(tgen):
@@ -77,10 +81,7 @@ def tgen(request):
     b1 = tgen.gears["b1"]
     # Too large for a command line: written from here (nodes share /tmp).
     os.makedirs(RUN, exist_ok=True)
-    with open(RUN + "/routes.conf", "w") as f:
-        f.write("protocol static s4 {\n ipv4;\n")
-        f.writelines(" route {} blackhole;\n".format(p) for p in sorted(SENT))
-        f.write("}\n")
+    write_routes(SENT)
     k.write_file(b1, RUN + "/bird.conf", bird_conf())
     b1.run("tc qdisc add dev b1-eth0 root " + RATE)
     b1.run("bird -c {0}/bird.conf -s {0}/bird.ctl -P {0}/bird.pid".format(RUN))
@@ -214,3 +215,43 @@ def test_enable_mid_transfer(tgen):
     assert after["dropped"] == before["dropped"]
     r1_cfg(tgen, "no peer {} keep-all-routes".format(B1))
     assert k.adj_in_entries(tgen) == 0
+
+
+def write_routes(prefixes):
+    with open(RUN + "/routes.conf", "w") as f:
+        f.write("protocol static s4 {\n ipv4;\n")
+        f.writelines(" route {} blackhole;\n".format(p) for p in sorted(prefixes))
+        f.write("}\n")
+
+
+def test_withdraw_while_refresh_answer_under_way(tgen):
+    """The peer withdraws routes while r1 waits for its answer to the
+    ROUTE-REFRESH that enabling keep-all-routes sent.  A withdrawn route
+    that had not been re-sent yet is not in Adj-RIB-In, but its path is in
+    the Loc-RIB: it must go, not stay behind as a stale route."""
+    b1 = tgen.gears["b1"]
+    removed = set(random.Random(20261125).sample(sorted(SENT), 5000))
+    kept = SENT - removed
+    b1.run("tc qdisc change dev b1-eth0 root " + SLOW)
+    before = session(tgen)
+    try:
+        r1_cfg(tgen, "peer {} keep-all-routes".format(B1))
+        k.wait_for("ROUTE-REFRESH sent", lambda: session(tgen)["refreshSent"],
+                   before["refreshSent"] + 1)
+        at = mid_transfer(lambda: stored_count(tgen), N)
+        write_routes(kept)
+        b1.run("birdc -s {}/bird.ctl configure".format(RUN))
+        k.logger.info("b1 withdrew %d routes with %d of %d re-sent", len(removed), at, N)
+        k.wait_for("stored", lambda: stored_count(tgen), len(kept), 180)
+        assert prefixes(tgen, "received-routes") == kept
+        k.wait_for("Loc-RIB without the withdrawn routes",
+                   lambda: prefixes(tgen, "routes"), ACCEPTED - removed, 60)
+        after = session(tgen)
+        assert after["dropped"] == before["dropped"]
+    finally:
+        b1.run("tc qdisc change dev b1-eth0 root " + RATE)
+        write_routes(SENT)
+        b1.run("birdc -s {}/bird.ctl configure".format(RUN))
+        r1_cfg(tgen, "no peer {} keep-all-routes".format(B1))
+        k.vtysh(tgen.gears["r1"], "clear bgp vrf vpna {}".format(B1))
+        k.wait_for("b1 back", lambda: accepted_count(tgen), len(ACCEPTED), 120)
