@@ -137,6 +137,20 @@ def add_ipv6_peer_sessions(tgen):
           *["network {}".format(p) for p in sorted(SENT["r3"]["ipv6"])])
 
 
+def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
+    """Start a topology of r1 (VRF vpna as a network namespace on r1-eth0,
+    bgpd with the module) and hosts that run other BGP speakers."""
+    tgen = Topogen(build_topo, module_name)
+    tgen.start_topology()
+    r1 = tgen.gears["r1"]
+    r1.net.add_netns(VRF)
+    r1.net.set_intf_netns("r1-eth0", VRF, up=True)
+    r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(CWD, "r1", "zebra.conf"), "--vrfwnetns")
+    r1.load_config(TopoRouter.RD_BGP, r1_bgpd_conf, MODULE)
+    tgen.start_router()
+    return tgen
+
+
 def restore_link_local(router, ns, intf):
     """Give intf, moved into namespace ns, its EUI-64 link-local address
     back.  topotest's startRouter() flushes every address of the router's
@@ -319,17 +333,24 @@ def kar_records(tgen):
     return int(m.group(1)) if m else 0
 
 
+def neighbor_session_lines(addr, peer):
+    """remote-as and timers of one of r1's neighbors; r3 sends no
+    capabilities, hence override-capability."""
+    lines = [
+        "neighbor {} remote-as 100".format(addr),
+        "neighbor {} timers 3 10".format(addr),
+        "neighbor {} timers connect 1".format(addr),
+    ]
+    if peer == "r3":
+        lines.append("neighbor {} override-capability".format(addr))
+    return lines
+
+
 def neighbor_lines(inst, peer):
     """A peer's own neighbor lines in r1's instance (as in bgpd.conf), to
     re-add it after `no neighbor`."""
     a = PEER_ADDR[inst][peer]
-    lines = [
-        "neighbor {} remote-as 100".format(a),
-        "neighbor {} timers 3 10".format(a),
-        "neighbor {} timers connect 1".format(a),
-    ]
-    if peer == "r3":
-        lines.append("neighbor {} override-capability".format(a))
+    lines = neighbor_session_lines(a, peer)
     lines += [
         "address-family ipv4 unicast",
         "neighbor {} route-map IMPORT in".format(a),

@@ -25,7 +25,6 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
 
-from lib.topogen import Topogen, TopoRouter  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
 
@@ -70,14 +69,9 @@ protocol bgp r1 {{
 
 @pytest.fixture(scope="module")
 def tgen(request):
-    tgen = Topogen(build_topo, request.module.__name__)
-    tgen.start_topology()
-    r1 = tgen.gears["r1"]
-    r1.net.add_netns(INST)
-    r1.net.set_intf_netns("r1-eth0", INST, up=True)
-    r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(k.CWD, "r1", "zebra.conf"), "--vrfwnetns")
-    r1.load_config(TopoRouter.RD_BGP, os.path.join(k.CWD, "transfer", "r1-bgpd.conf"), k.MODULE)
-    tgen.start_router()
+    tgen = k.start_r1_and_hosts(
+        request.module.__name__, build_topo, os.path.join(k.CWD, "transfer", "r1-bgpd.conf")
+    )
     b1 = tgen.gears["b1"]
     # Too large for a command line: written from here (nodes share /tmp).
     os.makedirs(RUN, exist_ok=True)
@@ -93,9 +87,7 @@ def tgen(request):
     k.wait_for("b1 transfer", lambda: accepted_count(tgen), len(ACCEPTED), 120)
     yield tgen
     b1.run("kill $(cat {}/bird.pid)".format(RUN))
-    tgen.net["r1"].reset_intf_netns("r1-eth0")
-    tgen.net["r1"].delete_netns(INST)
-    tgen.stop_topology()
+    k.stop(tgen)
 
 
 def r1_cfg(tgen, *lines):

@@ -27,7 +27,6 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
 
-from lib.topogen import Topogen, TopoRouter  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
 
@@ -122,14 +121,9 @@ def exabgp_conf(name):
 
 @pytest.fixture(scope="module")
 def tgen(request):
-    tgen = Topogen(build_topo, request.module.__name__)
-    tgen.start_topology()
-    r1 = tgen.gears["r1"]
-    r1.net.add_netns(INST)
-    r1.net.set_intf_netns("r1-eth0", INST, up=True)
-    r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(k.CWD, "r1", "zebra.conf"), "--vrfwnetns")
-    r1.load_config(TopoRouter.RD_BGP, os.path.join(k.CWD, "interop", "r1-bgpd.conf"), k.MODULE)
-    tgen.start_router()
+    tgen = k.start_r1_and_hosts(
+        request.module.__name__, build_topo, os.path.join(k.CWD, "interop", "r1-bgpd.conf")
+    )
 
     for name in ("b1", "b2"):
         h = tgen.gears[name]
@@ -160,9 +154,7 @@ def tgen(request):
         tgen.gears[name].run("kill $(cat {}/{}/bird.pid)".format(RUN, name))
     tgen.gears["g1"].run("pkill -x gobgpd")
     tgen.gears["e1"].run("kill $(cat {}/e1/exabgp.pid)".format(RUN))
-    tgen.net["r1"].reset_intf_netns("r1-eth0")
-    tgen.net["r1"].delete_netns(INST)
-    tgen.stop_topology()
+    k.stop(tgen)
 
 
 def nbr(tgen, name):

@@ -29,14 +29,7 @@ CASES = [(inst, peer) for inst in k.INSTANCES for peer in ("r2", "r3")]
 
 def r1_peer_lines(inst, peer):
     a = ADDR6[inst][peer]
-    lines = [
-        "neighbor {} remote-as 100".format(a),
-        "neighbor {} timers 3 10".format(a),
-        "neighbor {} timers connect 1".format(a),
-    ]
-    if peer == "r3":
-        lines.append("neighbor {} override-capability".format(a))
-    return lines + [
+    return k.neighbor_session_lines(a, peer) + [
         "address-family ipv4 unicast",
         "no neighbor {} activate".format(a),
         "exit-address-family",
