@@ -88,9 +88,7 @@ def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
     wait, return once r1's IPv4 sessions of bgpd.conf are up."""
     tgen = Topogen(build_topo, module_name)
     tgen.start_topology()
-    r1 = tgen.gears["r1"]
-    r1.net.add_netns(VRF)
-    r1.net.set_intf_netns("r1-eth0", VRF, up=True)
+    r1 = r1_in_vrf(tgen)
     for name, router in tgen.routers().items():
         extra = "--vrfwnetns" if name == "r1" else None
         router.load_config(
@@ -122,10 +120,7 @@ def add_ipv6_peer_sessions(tgen):
     for router, extra in ((r2, []), (r3, ["dont-capability-negotiate"])):
         lines = []
         for r1_addr in R1_ADDR6.values():
-            lines += ["neighbor {} remote-as 100".format(r1_addr),
-                      "neighbor {} timers 3 10".format(r1_addr),
-                      "neighbor {} timers connect 1".format(r1_addr)]
-            lines += ["neighbor {} {}".format(r1_addr, e) for e in extra]
+            lines += session_lines(r1_addr, *extra)
             lines += ["address-family ipv4 unicast",
                       "no neighbor {} activate".format(r1_addr),
                       "exit-address-family",
@@ -142,13 +137,20 @@ def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
     bgpd with the module) and hosts that run other BGP speakers."""
     tgen = Topogen(build_topo, module_name)
     tgen.start_topology()
-    r1 = tgen.gears["r1"]
-    r1.net.add_netns(VRF)
-    r1.net.set_intf_netns("r1-eth0", VRF, up=True)
+    r1 = r1_in_vrf(tgen)
     r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(CWD, "r1", "zebra.conf"), "--vrfwnetns")
     r1.load_config(TopoRouter.RD_BGP, r1_bgpd_conf, MODULE)
     tgen.start_router()
     return tgen
+
+
+def r1_in_vrf(tgen):
+    """Move r1-eth0 into network namespace vpna (VRF vpna for zebra
+    --vrfwnetns); stop() moves it back."""
+    r1 = tgen.gears["r1"]
+    r1.net.add_netns(VRF)
+    r1.net.set_intf_netns("r1-eth0", VRF, up=True)
+    return r1
 
 
 def restore_link_local(router, ns, intf):
@@ -333,17 +335,20 @@ def kar_records(tgen):
     return int(m.group(1)) if m else 0
 
 
-def neighbor_session_lines(addr, peer):
-    """remote-as and timers of one of r1's neighbors; r3 sends no
-    capabilities, hence override-capability."""
+def session_lines(addr, *options):
+    """remote-as 100, the topology's timers and options for a neighbor."""
     lines = [
         "neighbor {} remote-as 100".format(addr),
         "neighbor {} timers 3 10".format(addr),
         "neighbor {} timers connect 1".format(addr),
     ]
-    if peer == "r3":
-        lines.append("neighbor {} override-capability".format(addr))
-    return lines
+    return lines + ["neighbor {} {}".format(addr, o) for o in options]
+
+
+def neighbor_session_lines(addr, peer):
+    """r1's session lines for r2 or r3; r3 sends no capabilities, hence
+    override-capability."""
+    return session_lines(addr, *(["override-capability"] if peer == "r3" else []))
 
 
 def neighbor_lines(inst, peer):

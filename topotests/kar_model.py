@@ -97,11 +97,12 @@ def toggle_lines(bit, on, fam=V4):
     return [fam.af, lines]
 
 
-def config_lines(tgen):
+def config_lines(tgen, also=lambda line: False):
+    """The retention lines of vpna's block (and those also() picks)."""
     return sorted(
         l.strip()
         for l in k.running_bgp(tgen, INST)
-        if "keep-all-routes" in l or "soft-reconfiguration" in l
+        if "keep-all-routes" in l or "soft-reconfiguration" in l or also(l.strip())
     )
 
 

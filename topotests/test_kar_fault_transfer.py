@@ -96,14 +96,12 @@ def r1_cfg(tgen, *lines):
 
 
 def session(tgen):
-    n = k.show_json(tgen.gears["r1"], "show bgp vrf vpna neighbors {} json".format(B1))
-    return k.session_facts(n.get(B1, {}))
+    return k.session(tgen, INST, "b1", B1)
 
 
 def accepted_count(tgen):
-    n = k.show_json(tgen.gears["r1"], "show bgp vrf vpna neighbors {} json".format(B1))
-    af = n.get(B1, {}).get("addressFamilyInfo", {}).get("ipv4Unicast", {})
-    return af.get("acceptedPrefixCounter")
+    n = k.neighbor(tgen, INST, "b1", addr=B1)
+    return n.get("addressFamilyInfo", {}).get("ipv4Unicast", {}).get("acceptedPrefixCounter")
 
 
 def stored_count(tgen):

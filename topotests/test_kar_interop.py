@@ -158,30 +158,19 @@ def tgen(request):
 
 
 def nbr(tgen, name):
-    addr = PEERS[name][0]
-    return k.show_json(
-        tgen.gears["r1"], "show bgp vrf vpna neighbors {} json".format(addr)
-    ).get(addr, {})
+    return k.neighbor(tgen, INST, name, addr=PEERS[name][0])
 
 
 def session(tgen, name):
-    return k.session_facts(nbr(tgen, name))
+    return k.session(tgen, INST, name, PEERS[name][0])
 
 
 def adj(tgen, name, kind="received-routes"):
-    data = k.show_json(
-        tgen.gears["r1"],
-        "show bgp vrf vpna ipv4 unicast neighbors {} {} json".format(PEERS[name][0], kind),
-    )
-    return None if "warning" in data else set(data.get("receivedRoutes", {}))
+    return k.adj_in(tgen, INST, name, kind=kind, addr=PEERS[name][0])
 
 
 def loc_rib(tgen, name):
-    data = k.show_json(tgen.gears["r1"], "show bgp vrf vpna ipv4 unicast json")
-    return {
-        p for p, paths in data.get("routes", {}).items()
-        for path in paths if path.get("peerId") == PEERS[name][0]
-    }
+    return k.loc_rib(tgen, INST, name, addr=PEERS[name][0])
 
 
 def wait_up(tgen, name):

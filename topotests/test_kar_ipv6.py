@@ -57,37 +57,24 @@ def tgen(request):
 
 
 def nbr(tgen, inst, peer):
-    a = ADDR6[inst][peer]
-    cmd = "show bgp{} neighbors {} json".format(k.vrf_arg(inst), a)
-    return k.show_json(k.r1(tgen), cmd).get(a, {})
+    return k.neighbor(tgen, inst, peer, addr=ADDR6[inst][peer])
 
 
 def session(tgen, inst, peer):
-    return k.session_facts(nbr(tgen, inst, peer))
+    return k.session(tgen, inst, peer, ADDR6[inst][peer])
 
 
 def wait_up(tgen, inst, peer):
-    k.wait_for("{} {} v6 Established".format(inst, peer),
-               lambda: session(tgen, inst, peer)["state"], "Established", 90)
-    k.wait_for("{} {} v6 policy".format(inst, peer),
-               lambda: loc_rib(tgen, inst, peer), ACCEPTED6[peer])
+    k.wait_established(tgen, inst, peer, addr=ADDR6[inst][peer])
+    k.wait_policy_applied(tgen, inst, peer, "ipv6", ADDR6[inst][peer])
 
 
 def adj(tgen, inst, peer, kind="received-routes"):
-    data = k.show_json(
-        k.r1(tgen),
-        "show bgp{} ipv6 unicast neighbors {} {} json".format(
-            k.vrf_arg(inst), ADDR6[inst][peer], kind),
-    )
-    return None if "warning" in data else set(data.get("receivedRoutes", {}))
+    return k.adj_in(tgen, inst, peer, "ipv6", kind, ADDR6[inst][peer])
 
 
 def loc_rib(tgen, inst, peer):
-    data = k.show_json(k.r1(tgen), "show bgp{} ipv6 unicast json".format(k.vrf_arg(inst)))
-    return {
-        p for p, paths in data.get("routes", {}).items()
-        for path in paths if path.get("peerId") == ADDR6[inst][peer]
-    }
+    return k.loc_rib(tgen, inst, peer, "ipv6", ADDR6[inst][peer])
 
 
 def cfg(tgen, inst, *lines, af="ipv6"):

@@ -257,13 +257,7 @@ def apply(r1, step):
 
 
 def config_lines(tgen):
-    return sorted(
-        l.strip()
-        for l in k.running_bgp(tgen, m.INST)
-        if "keep-all-routes" in l
-        or "soft-reconfiguration" in l
-        or MEMBERSHIP.match(l.strip())
-    )
+    return m.config_lines(tgen, also=MEMBERSHIP.match)
 
 
 def check(tgen, model, step, snap):
