@@ -22,7 +22,7 @@
 #include "kar_vty.h"
 
 #ifndef VTYSH_EXTRACT_PL
-#include "kar_show_clippy.c"
+#include "bgpd/kar_show_clippy.c"
 #endif
 
 /* What show reports for one peer in one AF. */

@@ -19,7 +19,7 @@
 #include "kar_vty.h"
 
 #ifndef VTYSH_EXTRACT_PL
-#include "kar_vty_clippy.c"
+#include "bgpd/kar_vty_clippy.c"
 #endif
 
 #define KAR_PEER_STR "Specify a peer or peer-group (vendor syntax)\n"

@@ -1,19 +1,110 @@
-# Shared helpers for the project's scripts (sourced, not run).
+# Shared helpers of the project's scripts (sourced, not run).  The caller
+# sets nothing: every function here derives what it needs from its
+# arguments and from the checkout this file lives in.
 
-# Build directory: build/ normally, build-asan/ for the sanitizer build.
-kar_build_dir() {
-	if [[ ${KAR_SANITIZE:-} == address ]]; then
-		echo "$top/build-asan"
-	else
-		echo "$top/build"
-	fi
+kar_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# The FRR lines the project carries, newest first: the demo's default.
+KAR_LINES=(10.3 8.4)
+
+# Debian source package of each line, the suite it comes from, and the
+# local version of our rebuild (Debian's version plus "+kar1").
+declare -A KAR_FRR_VERSION=([8.4]=8.4.4-1.1~deb12u2 [10.3]=10.3-3+deb13u1)
+declare -A KAR_FRR_SUITE=([8.4]=bookworm [10.3]=trixie)
+KAR_LOCAL_SUFFIX=+kar1
+# FRR 10.x needs libyang >= 2.1.128; Debian 12 has 2.1.30, so the 10.3
+# line carries Debian 13's libyang, rebuilt here as a backport would be.
+KAR_LIBYANG_VERSION=3.12.2-1
+KAR_LIBYANG_LOCAL=3.12.2-1~deb12+kar1
+
+# Builds outside the clone, keyed by the hash of their inputs, so that a
+# second clone on the same machine (CI) reuses them.
+KAR_CACHE=${KAR_CACHE:-/var/cache/frr-keep-all-routes}
+
+kar_log() { printf '[%s] %s\n' "${0##*/}" "$*"; }
+kar_die() { printf '[%s] error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
+kar_check_line() {
+	[[ -n ${KAR_FRR_VERSION[$1]:-} ]] ||
+		kar_die "unknown FRR line '$1' (known: ${KAR_LINES[*]})"
 }
 
-# The module's files that hold CLI definitions, as vtysh must see them.
-kar_vtysh_scan_files() {
-	local dir=$1 f out=()
-	for f in "$top"/bgpd-module/*.c; do
-		grep -q 'install_element' "$f" && out+=("$dir/$(basename "$f")")
+# Where a line's build and its unpacked packages live inside the clone.
+kar_line_dir() { echo "$kar_top/build/frr-$1"; }
+kar_line_root() { echo "$kar_top/build/frr-$1/root"; }
+
+# The lines named on the command line (or in KAR_LINE), else all of them.
+kar_lines_from() {
+	local l lines=("$@")
+	((${#lines[@]})) || read -ra lines <<<"${KAR_LINE:-${KAR_LINES[*]}}"
+	for l in "${lines[@]}"; do kar_check_line "$l"; done
+	echo "${lines[*]}"
+}
+
+# apt-get install that never starts a service: Debian's bird2, gobgpd and
+# frr packages start their daemons from postinst, and this project must
+# stop only what it started.  policy-rc.d is the interface invoke-rc.d
+# asks; one that already exists is left alone.
+kar_apt_install() {
+	local policy=/usr/sbin/policy-rc.d ours=0 rc=0
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		ours=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		-o Dpkg::Options::=--force-confold "$@" || rc=$?
+	((ours)) && rm -f "$policy"
+	return $rc
+}
+
+# Packages of "$@" that are not installed.
+kar_missing_pkgs() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			echo "$p"
 	done
-	echo "${out[*]}"
+}
+
+# Hash of files and strings: a build is redone only when it changes.
+kar_hash() {
+	local a
+	for a in "$@"; do
+		if [[ -d $a ]]; then
+			(cd "$a" && find . -type f ! -name '*~' -print0 | sort -z | xargs -0 sha256sum)
+		elif [[ -f $a ]]; then
+			sha256sum <"$a"
+		else
+			echo "$a"
+		fi
+	done | sha256sum | cut -c1-16
+}
+
+# Debian's own tools only, whatever the caller's PATH holds (another
+# python3 first on PATH would be taken by FRR's configure), with ccache.
+KAR_BUILD_PATH=/usr/lib/ccache:/usr/sbin:/usr/bin:/sbin:/bin
+
+# Prepare FRR's topotest directory of LINE to run the project's topotests
+# on the line's unpacked packages, and export what they need.  FRR's
+# topotest library comes from the
+# line's (patched) source tree; the daemons, vtysh, frr-reload.py and the
+# module come from its packages.  Sets kar_tt to the directory to run
+# pytest in (a function, not a subshell: it exports).
+kar_topotest_env() {
+	local line=$1 ldir root multiarch libs
+	ldir=$(kar_line_dir "$line")
+	root=$ldir/root
+	kar_tt=$ldir/src/tests/topotests
+	multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+	[[ -x $root/usr/lib/frr/bgpd ]] || kar_die "FRR $line is not built (scripts/build.sh $line)"
+	sed -i "s|^#\?frrdir = .*|frrdir = $root/usr/lib/frr|" "$kar_tt/pytest.ini"
+	ln -sfn "$kar_top/topotests" "$kar_tt/kar"
+	libs=$root/usr/lib/$multiarch/frr
+	[[ $line == 8.4 ]] || libs+=:$kar_top/build/libyang/root/usr/lib/$multiarch
+	export LD_LIBRARY_PATH=$libs
+	export PATH=$root/usr/bin:$root/usr/lib/frr:$KAR_BUILD_PATH
+	export KAR_FRR_LINE=$line
+	export KAR_MODULEDIR=$root/usr/lib/$multiarch/frr/modules
+	export KAR_FRR_YANG=$root/usr/share/yang
 }

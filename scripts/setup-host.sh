@@ -1,69 +1,62 @@
 #!/usr/bin/env bash
-# Prepare a fresh Debian 12 machine (as root) for building FRR 8.4.4 from
-# Debian's source package and for running the topotests.  Idempotent: a
-# second run finds everything in place and changes nothing.
+# Prepare a Debian 12 machine (as root) for building the project's Debian
+# packages and running its tests: deb-src entries, the tools, the test
+# peers, users frr/frrvty.  Each line's own build dependencies are
+# installed by scripts/build-frr.sh from its source package.  Idempotent:
+# a second run finds everything in place and changes nothing.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-stamp=/var/lib/frr-kar-host-ready
-want_rev=5
-if [[ -f $stamp && $(cat "$stamp") == "$want_rev" ]]; then
-	exit 0
-fi
+stamp=/var/lib/frr-keep-all-routes/host-ready
+want_rev=7
+[[ -f $stamp && $(cat "$stamp") == "$want_rev" ]] && exit 0
+[[ $(id -u) -eq 0 ]] || kar_die "must run as root"
 
-[[ $(id -u) -eq 0 ]] || { echo "setup-host: must run as root" >&2; exit 1; }
-
-# A deb-src entry derived from the machine's own deb entries (same URIs,
-# suites and components), so `apt-get source frr` works without naming any
-# mirror in this project.
-src_list=/etc/apt/sources.list.d/frr-kar-deb-src.sources
-if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null &&
-	! grep -qs '^deb-src' /etc/apt/sources.list 2>/dev/null; then
-	{
-		for f in /etc/apt/sources.list.d/*.sources; do
-			[[ -f $f && $f != "$src_list" ]] || continue
-			awk 'BEGIN { RS=""; ORS="\n\n" }
+# deb-src entries derived from the machine's own deb entries (same URIs and
+# components), for this release and for every suite a line's source comes
+# from, so that `apt-get source` works without naming any mirror here.
+host_suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
+src_list=/etc/apt/sources.list.d/frr-keep-all-routes-src.sources
+suites=$(printf '%s\n' "$host_suite" "${KAR_FRR_SUITE[@]}" | sort -u | tr '\n' ' ')
+{
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[[ -f $f && $f != "$src_list" ]] || continue
+		for s in $suites; do
+			awk -v host="$host_suite" -v s="$s" 'BEGIN { RS=""; ORS="\n\n" }
 			     /(^|\n)Types:[^\n]*deb([ \t\n]|$)/ && /debian/ {
-				gsub(/Types:[^\n]*/, "Types: deb-src"); print }' "$f"
+				gsub(/Types:[^\n]*/, "Types: deb-src")
+				gsub(host, s)
+				print }' "$f"
 		done
-		if [[ -f /etc/apt/sources.list ]]; then
-			awk '$1 == "deb" && /debian/ {
-				sub(/^deb /, ""); uri=$1; suite=$2; $1=""; $2="";
+	done
+	if [[ -f /etc/apt/sources.list ]]; then
+		for s in $suites; do
+			awk -v host="$host_suite" -v s="$s" '$1 == "deb" && /debian/ {
+				uri=$2; suite=$3; gsub(host, s, suite); $1=""; $2=""; $3=""
 				printf "Types: deb-src\nURIs: %s\nSuites: %s\nComponents:%s\n\n", uri, suite, $0 }' \
 				/etc/apt/sources.list
-		fi
-	} >"$src_list"
-fi
+		done
+	fi
+} | awk 'BEGIN { RS=""; ORS="\n\n" } !seen[$0]++' >"$src_list.new"
+mv "$src_list.new" "$src_list"
+# An earlier revision of this script wrote the host's entries alone.
+rm -f /etc/apt/sources.list.d/frr-kar-deb-src.sources
 
-export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-
-# FRR's own build dependencies plus what the topotests, the peers used in
-# the tests and the module's unit tests need.
-apt-get install -y -q --no-install-recommends \
-	dpkg-dev devscripts quilt fakeroot patchutils \
-	build-essential autoconf automake libtool pkg-config bison flex \
-	texinfo python3-dev python3-sphinx \
-	libjson-c-dev libreadline-dev libc-ares-dev libcap-dev libelf-dev \
-	libpcre2-dev libsnmp-dev libssh-dev libyang2-dev libyang2-tools \
-	libprotobuf-c-dev protobuf-c-compiler libzmq3-dev liblua5.3-dev \
-	librtr-dev libunwind-dev \
-	iproute2 iputils-ping procps psmisc gdb tcpdump \
+# Packaging tools, the topotests' needs, the peers they test against, the
+# module's unit tests.
+kar_apt_install \
+	dpkg-dev devscripts libdistro-info-perl quilt fakeroot equivs ccache patchutils \
+	iproute2 iputils-ping procps psmisc gdb tcpdump valgrind \
 	python3-pytest python3-pytest-xdist python3-scapy python3-exabgp exabgp \
-	bird2 gobgpd \
-	libcmocka-dev
-
-# Debian's bird2 and gobgpd packages start system daemons we do not want.
-for svc in bird bird6 gobgpd; do
-	systemctl disable --now "$svc" >/dev/null 2>&1 || true
-	pkill -x "$svc" >/dev/null 2>&1 || true
-done
+	bird2 gobgpd libyang2-tools \
+	libcmocka-dev pkg-config
 
 getent group frr >/dev/null || groupadd -r frr
 getent group frrvty >/dev/null || groupadd -r frrvty
 getent passwd frr >/dev/null ||
-	useradd -r -g frr -G frrvty -d /var/run/frr -s /usr/sbin/nologin frr
+	useradd -r -g frr -G frrvty -d /nonexistent -s /usr/sbin/nologin frr
 usermod -a -G frrvty frr
-mkdir -p /etc/frr /var/run/frr /var/log/frr
-chown frr:frr /etc/frr /var/run/frr /var/log/frr
 
+mkdir -p "$(dirname "$stamp")"
 echo "$want_rev" >"$stamp"

@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
-# README's test command: build what is missing, then run every test (the C
-# unit tests of the module's rules, then the topotests).  Extra arguments go
-# to pytest (e.g. -k spec1, -x); KAR_TESTS=kar/test_x.py picks one file.
+# README's test command: build what is missing, then run every test: the
+# module's unit tests once, then per FRR line the topotests on the line's
+# packages and the installation test of those packages.  Extra arguments
+# go to pytest (e.g. -k spec1, -x); KAR_TESTS="kar/test_x.py ..." picks
+# topotest files, KAR_LINE="10.3" picks lines, KAR_INSTALL_TEST=0 skips
+# the installation tests.  Exits non-zero when any test fails.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/scripts/lib.sh"
+lines=$(kar_lines_from)
+bash "$kar_top/scripts/build.sh" $lines
 
-bash "$top/scripts/build.sh"
-bdir=$(kar_build_dir)
-prefix=$bdir/install
+failed=()
+summary=()
+step() { # step NAME COMMAND...: run, time and record one part
+	local name=$1 start=$SECONDS rc=0
+	shift
+	echo "== $name"
+	"$@" || rc=$?
+	summary+=("$(printf '%-34s %s  %4d s' "$name" "$( ((rc)) && echo FAIL || echo ok)" $((SECONDS - start)))")
+	((rc == 0)) || failed+=("$name")
+}
 
-echo "== unit tests (cmocka)"
-make -C "$bdir/module" -s check || { cat "$bdir/module/test-suite.log"; exit 1; }
-"$bdir/module/tests/unit/test_kar_rules"
+step "unit tests" make -C "$kar_top/tests/unit" -s check
+for line in $lines; do
+	step "topotests, FRR $line" bash "$kar_top/scripts/topotests.sh" "$line" "$@"
+	if [[ ${KAR_INSTALL_TEST:-1} != 0 ]]; then
+		step "installation test, FRR $line" bash "$kar_top/tests/install/run.sh" "$line"
+	fi
+done
 
-echo "== topotests"
-tt=$bdir/frr/tests/topotests
-sed -i "s|^#\?frrdir = .*|frrdir = $prefix/sbin|" "$tt/pytest.ini"
-ln -sfn "$top/topotests" "$tt/kar"
-export PATH="$prefix/bin:$prefix/sbin:$PATH"
-cd "$tt"
-exec /usr/bin/python3 -m pytest -p no:cacheprovider -v -o log_cli=false ${KAR_TESTS:-kar/} "$@"
+echo "== summary"
+printf '%s\n' "${summary[@]}"
+((${#failed[@]} == 0)) || { echo "FAILED: ${failed[*]}"; exit 1; }

@@ -30,7 +30,12 @@ from lib.topogen import Topogen, TopoRouter  # noqa: E402
 from lib.topolog import logger  # noqa: E402,F401
 
 VRF = "vpna"
-MODULE = "-M keep_all_routes"
+# bgpd's module directory in the packages under test (scripts/lib.sh's
+# kar_topotest_env says where they are unpacked), and the options that
+# load the module from it.
+MODULEDIR_ARGS = ["--moduledir", os.environ["KAR_MODULEDIR"]] if os.environ.get(
+    "KAR_MODULEDIR") else []
+MODULE = " ".join(["-M", "keep_all_routes"] + MODULEDIR_ARGS)
 
 # What each peer originates, per AF; r1's import policy accepts .1-.3.
 SENT = {
@@ -83,11 +88,20 @@ def build_topo(tgen):
         s2.add_link(tgen.gears[name])
 
 
+def allow_root_vtysh(tgen):
+    """Debian builds vtysh with PAM: without the package's /etc/pam.d/frr,
+    root's vtysh fails to authenticate.  vtysh.conf lets root in (each
+    router's /etc/frr is private to it)."""
+    for router in tgen.routers().values():
+        router.run("echo 'username root nopassword' >> /etc/frr/vtysh.conf")
+
+
 def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
     """Start the topology; r1 gets VRF vpna as a network namespace.  With
     wait, return once r1's IPv4 sessions of bgpd.conf are up."""
     tgen = Topogen(build_topo, module_name)
     tgen.start_topology()
+    allow_root_vtysh(tgen)
     r1 = r1_in_vrf(tgen)
     for name, router in tgen.routers().items():
         extra = "--vrfwnetns" if name == "r1" else None
@@ -137,6 +151,7 @@ def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
     bgpd with the module) and hosts that run other BGP speakers."""
     tgen = Topogen(build_topo, module_name)
     tgen.start_topology()
+    allow_root_vtysh(tgen)
     r1 = r1_in_vrf(tgen)
     r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(CWD, "r1", "zebra.conf"), "--vrfwnetns")
     r1.load_config(TopoRouter.RD_BGP, r1_bgpd_conf, MODULE)

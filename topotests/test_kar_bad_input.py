@@ -176,8 +176,8 @@ def test_bad_module_option(spec, error):
 
     d = tempfile.mkdtemp(prefix="kar-badmod-")
     res = subprocess.run(
-        ["bgpd", "-M", spec, "-Z", "-p", "0", "-f", "/dev/null", "-i", d + "/bgpd.pid",
-         "--vty_socket", d],
+        ["bgpd", "-M", spec, *k.MODULEDIR_ARGS, "-Z", "-p", "0", "-f", "/dev/null",
+         "-i", d + "/bgpd.pid", "--vty_socket", d],
         capture_output=True, text=True, timeout=30,
     )
     assert res.returncode != 0

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# scripts/build-frr.sh LINE: the Debian packages of one FRR line (8.4 or
+# 10.3) with keep-all-routes: Debian's frr source package, our series
+# added to debian/patches, the module built inside FRR's tree as its own
+# binary package frr-keep-all-routes, and a local version (+kar1).
+#
+# The .deb files land in build/frr-LINE/; the packages the tests run are
+# unpacked (dpkg -x) into build/frr-LINE/root, so what is tested is what
+# is shipped.  Built packages are kept in the cache outside the clone,
+# keyed by the hash of everything that goes into them: a second run with
+# nothing changed rebuilds nothing.
+#
+#   KAR_SANITIZE=address  the same packages built with ASan+LSan, into
+#                         build/frr-LINE-asan/ (for the leak checks).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+line=${1:?usage: build-frr.sh LINE}
+kar_check_line "$line"
+ver=${KAR_FRR_VERSION[$line]}
+local_ver=$ver$KAR_LOCAL_SUFFIX
+flavour=$line${KAR_SANITIZE:+-asan}
+ldir=$kar_top/build/frr-$flavour
+
+# Build profiles: 8.4 leaves pim6d out by default, and FRR's topotest
+# library wants every daemon it knows of.
+declare -A profiles=([8.4]=pkg.frr.pim6d [10.3]=)
+
+deps=("$ver" "$local_ver" "${profiles[$line]}" "${KAR_SANITIZE:-}"
+	"$kar_top/patches/frr-$line" "$kar_top/bgpd-module" "$kar_top/packaging"
+	"$kar_top/docs/keep-all-routes.rst" "$kar_top/yang/frr-bgp-keep-all-routes.yang"
+	"$0" "$kar_top/scripts/lib.sh" "$kar_top/scripts/overlay-frr.sh")
+if [[ $line == 10.3 ]]; then
+	bash "$kar_top/scripts/build-libyang.sh"
+	deps+=("$(cat "$kar_top/build/libyang/.hash")")
+fi
+hash=$(kar_hash "${deps[@]}")
+cache=$KAR_CACHE/frr-$flavour-$hash
+
+# 1. The source package, downloaded once per machine.
+dl=$KAR_CACHE/dl
+dsc=$dl/frr_$ver.dsc
+if [[ ! -f $dsc ]]; then
+	bash "$kar_top/scripts/setup-host.sh"
+	mkdir -p "$dl"
+	chown _apt "$dl" 2>/dev/null || true
+	kar_log "fetching Debian source package frr=$ver"
+	(cd "$dl" && apt-get source --download-only -q "frr=$ver")
+fi
+
+# 2. The tree: Debian's patches, then ours and the module (the tests also
+#    need the tree itself: FRR's topotest library lives in it).
+if [[ $(cat "$ldir/src/.kar-hash" 2>/dev/null) != "$hash" ]]; then
+	rm -rf "$ldir"
+	mkdir -p "$ldir"
+	dpkg-source -x "$dsc" "$ldir/src" >/dev/null 2>&1
+	bash "$kar_top/scripts/overlay-frr.sh" "$line" "$ldir/src" "$local_ver"
+	echo "$hash" >"$ldir/src/.kar-hash"
+fi
+
+# 3. The packages, unless the cache has them.
+if [[ ! -f $cache/.complete ]]; then
+	bash "$kar_top/scripts/setup-host.sh"
+	kar_log "installing frr $line's build dependencies"
+	need_deps=$ldir/src
+	if [[ $line == 10.3 ]]; then
+		# Debian 13's libyang is not installed here: installing it would
+		# replace Debian 12's libyang2 under anything running on it.  FRR
+		# builds against the unpacked packages instead (see below), so
+		# libyang-dev is the one build dependency apt is not asked for.
+		need_deps=$(mktemp -d)
+		mkdir "$need_deps/debian"
+		cp "$ldir/src/debian/changelog" "$need_deps/debian/"
+		sed '/^ *libyang-dev/d' "$ldir/src/debian/control" >"$need_deps/debian/control"
+	fi
+	(cd "$need_deps" && DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q \
+		${profiles[$line]:+-P "${profiles[$line]}"} ./ >/dev/null)
+	[[ $need_deps == "$ldir/src" ]] || rm -rf "$need_deps"
+
+	env=(PATH="$KAR_BUILD_PATH" CCACHE_DIR="$KAR_CACHE/ccache"
+		CCACHE_BASEDIR="$ldir/src" DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)"
+		DEB_BUILD_PROFILES="${profiles[$line]}")
+	build_opts=()
+	if [[ $line == 10.3 ]]; then
+		# libyang 3 from its unpacked packages: its headers and library
+		# before any libyang2 of the system in every compile and link, its
+		# library for the tools the build runs, and its shlibs entry for
+		# the packages' dependency on libyang3.
+		ly=$kar_top/build/libyang/root
+		ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+		env+=(PKG_CONFIG_PATH="$ly/usr/lib/$ma/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$ly"
+			DEB_CPPFLAGS_PREPEND="-I$ly/usr/include" DEB_LDFLAGS_PREPEND="-L$ly/usr/lib/$ma"
+			LD_LIBRARY_PATH="$ly/usr/lib/$ma")
+		dpkg-deb --ctrl-tarfile "$kar_top"/build/libyang/libyang3_*.deb |
+			tar -xO ./shlibs >"$ldir/src/debian/shlibs.local"
+		build_opts+=(-d)
+	fi
+	if [[ ${KAR_SANITIZE:-} == address ]]; then
+		env+=(DEB_CFLAGS_APPEND="-fsanitize=address -fno-omit-frame-pointer -O1"
+			DEB_LDFLAGS_APPEND="-fsanitize=address")
+	fi
+	kar_log "building frr $local_ver (log: $ldir/build.log)"
+	start=$SECONDS
+	rc=0
+	(cd "$ldir/src" && env "${env[@]}" dpkg-buildpackage -b -uc -us "${build_opts[@]}" \
+		>"$ldir/build.log" 2>&1) || rc=$?
+	((rc == 0)) || { tail -40 "$ldir/build.log"; kar_die "frr $line build failed (log: $ldir/build.log)"; }
+	kar_log "frr $line built in $((SECONDS - start)) s"
+	mkdir -p "$cache"
+	find "$ldir" -maxdepth 1 -name '*.deb' ! -name '*-dbgsym_*' -exec cp {} "$cache"/ \;
+	cp "$ldir/build.log" "$cache"/
+	touch "$cache/.complete"
+fi
+
+# 4. The .deb files under build/, and the packages the tests run unpacked.
+if [[ $(cat "$ldir/root/.kar-hash" 2>/dev/null) != "$hash" ]]; then
+	cp -n "$cache"/*.deb "$ldir"/
+	rm -rf "$ldir/root"
+	for pkg in frr frr-keep-all-routes frr-pythontools; do
+		dpkg -x "$ldir/${pkg}_${local_ver#*:}_"*.deb "$ldir/root"
+	done
+	echo "$hash" >"$ldir/root/.kar-hash"
+fi
+kar_log "frr $line: $(cd "$ldir" && ls -- *.deb | tr '\n' ' ')"
