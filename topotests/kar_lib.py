@@ -88,12 +88,22 @@ def build_topo(tgen):
         s2.add_link(tgen.gears[name])
 
 
+# Debian builds vtysh with PAM: without the package's /etc/pam.d/frr,
+# root's vtysh fails to authenticate and prints nothing.  This vtysh.conf
+# line lets root in (each router's /etc/frr is private to it).
+VTYSH_ROOT = "username root nopassword"
+
+
 def allow_root_vtysh(tgen):
-    """Debian builds vtysh with PAM: without the package's /etc/pam.d/frr,
-    root's vtysh fails to authenticate.  vtysh.conf lets root in (each
-    router's /etc/frr is private to it)."""
+    """Before the routers start (the topotest library appends its own
+    service line to vtysh.conf then)."""
     for router in tgen.routers().values():
-        router.run("echo 'username root nopassword' >> /etc/frr/vtysh.conf")
+        router.run("echo '{}' >> /etc/frr/vtysh.conf".format(VTYSH_ROOT))
+
+
+def write_vtysh_conf(router, *lines):
+    """Replace a router's vtysh.conf, keeping root's access."""
+    write_file(router, "/etc/frr/vtysh.conf", "\n".join((VTYSH_ROOT,) + lines))
 
 
 def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
