@@ -106,6 +106,16 @@ def write_vtysh_conf(router, *lines):
     write_file(router, "/etc/frr/vtysh.conf", "\n".join((VTYSH_ROOT,) + lines))
 
 
+def netns_vrf(router):
+    """Make router's VRFs network namespaces; returns zebra's option for it.
+    FRR 8.4 has it as zebra's --vrfwnetns; from 9.0 every daemon takes -w,
+    which the topotest library's use_netns_vrf() adds to each."""
+    if hasattr(router, "use_netns_vrf"):
+        router.use_netns_vrf()
+        return None
+    return "--vrfwnetns"
+
+
 def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
     """Start the topology; r1 gets VRF vpna as a network namespace.  With
     wait, return once r1's IPv4 sessions of bgpd.conf are up."""
@@ -114,7 +124,7 @@ def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
     allow_root_vtysh(tgen)
     r1 = r1_in_vrf(tgen)
     for name, router in tgen.routers().items():
-        extra = "--vrfwnetns" if name == "r1" else None
+        extra = netns_vrf(router) if name == "r1" else None
         router.load_config(
             TopoRouter.RD_ZEBRA, os.path.join(CWD, name, "zebra.conf"), extra
         )
@@ -163,7 +173,7 @@ def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
     tgen.start_topology()
     allow_root_vtysh(tgen)
     r1 = r1_in_vrf(tgen)
-    r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(CWD, "r1", "zebra.conf"), "--vrfwnetns")
+    r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(CWD, "r1", "zebra.conf"), netns_vrf(r1))
     r1.load_config(TopoRouter.RD_BGP, r1_bgpd_conf, MODULE)
     tgen.start_router()
     return tgen
@@ -171,7 +181,7 @@ def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
 
 def r1_in_vrf(tgen):
     """Move r1-eth0 into network namespace vpna (VRF vpna for zebra
-    --vrfwnetns); stop() moves it back."""
+    in netns mode, see netns_vrf()); stop() moves it back."""
     r1 = tgen.gears["r1"]
     r1.net.add_netns(VRF)
     r1.net.set_intf_netns("r1-eth0", VRF, up=True)
