@@ -110,6 +110,12 @@ def test_vtysh_b_every_state(family_tgen):
 
 def test_frr_reload_adds_and_removes_each_line(family_tgen):
     "frr-reload.py --reload through the Gray cycle: each kind of line added and removed."
+    if os.environ.get("KAR_FRR_LINE") == "10.3":
+        pytest.skip(
+            "FRR 10.3's frr-reload.py drops 'vrf NAME' from the 'interface X vrf NAME' "
+            "lines of the target (upstream c1356f0e85, for kernel VRFs) but not from the "
+            "running config, which the netns VRF backend this kernel needs prints with it: "
+            "every reload deletes VRF vpna's interface")
     fam, tgen = family_tgen
     r1 = k.r1(tgen)
     k.write_vtysh_conf(r1, "service integrated-vtysh-config")
