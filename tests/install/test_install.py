@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -50,13 +51,21 @@ exit
 """.format(peer=PEER)
 
 
-def sh(cmd, check=True, **kw):
-    """Run a shell command; return its stdout (stderr folded in)."""
-    p = subprocess.run(cmd, shell=True, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, **kw)
+def sh(cmd, check=True, timeout=300, input=None):
+    """Run a shell command; return its stdout (stderr folded in).
+
+    The output goes to a file, not a pipe: daemons the command starts (apt's
+    postinst, frrinit.sh, bird) keep the descriptors they inherit, and a
+    pipe would then never see end-of-file."""
+    with tempfile.TemporaryFile(mode="w+") as out:
+        p = subprocess.run(cmd, shell=True, stdout=out, stderr=subprocess.STDOUT,
+                           input=input, stdin=None if input is not None else subprocess.DEVNULL,
+                           text=True, timeout=timeout)
+        out.seek(0)
+        text = out.read()
     if check and p.returncode != 0:
-        raise AssertionError("{} -> exit {}\n{}".format(cmd, p.returncode, p.stdout))
-    return p.stdout
+        raise AssertionError("{} -> exit {}\n{}".format(cmd, p.returncode, text))
+    return text
 
 
 def pgrep(pattern):
