@@ -37,15 +37,12 @@ def disable(tgen, inst, peer, af="ipv4", note=None):
 def assert_untouched(tgen, inst, peer, before, seconds=3):
     """The session stays exactly as it was for a few seconds: a ROUTE-REFRESH
     or a reset would show within milliseconds."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        got = k.session(tgen, inst, peer)
-        assert k.same_session(got, before), "session changed: {!r} -> {!r}".format(
-            before, got
-        )
-        time.sleep(0.5)
+    k.hold(
+        "{} {} session unchanged since {!r}".format(inst, peer, before),
+        lambda: k.session(tgen, inst, peer),
+        lambda got: k.same_session(got, before),
+        seconds,
+    )
 
 
 def wait_stored(tgen, inst, peer, af="ipv4"):

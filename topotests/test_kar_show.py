@@ -32,7 +32,7 @@ def clean(tgen):
 
 
 def show_json(tgen, vrf=INST):
-    return k.show_json(k.r1(tgen), "show bgp vrf {} keep-all-routes json".format(vrf))
+    return k.kar_show(tgen, vrf)
 
 
 def show_text(tgen, vrf=INST):
@@ -141,7 +141,7 @@ def test_enable_actions_counts_memory_and_disable(tgen):
         assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", f["lastEnableTime"])
     # Memory: the same per-entry cost as show bgp memory's Adj-In line.
     mem = k.r1(tgen).vtysh_cmd("show bgp memory")
-    m = re.search(r"(\d+) Adj-In entries, using (\d+) bytes of memory", mem)
+    m = re.search(r"^(\d+) Adj-In entries, using (\d+) bytes of memory", mem, re.M)
     assert m and int(m.group(1)) == 12, mem
     assert f2["storedBytes"] + f3["storedBytes"] == int(m.group(2))
 
@@ -199,5 +199,9 @@ def test_debug_switch(tgen):
     )
 
     k.vtysh(r1, "configure terminal", "no debug bgp keep-all-routes")
-    assert "keep-all-routes" not in r1.vtysh_cmd("show debugging")
-    assert "debug bgp keep-all-routes" not in r1.vtysh_cmd("show running-config")
+    debugging = r1.vtysh_cmd("show debugging")
+    assert "BGP debugging status:" in debugging, debugging  # bgpd answered
+    assert "keep-all-routes" not in debugging, debugging
+    running = r1.vtysh_cmd("show running-config")
+    assert k.router_bgp(INST) in running.splitlines(), running  # bgpd's part is there
+    assert "debug bgp keep-all-routes" not in running
