@@ -17,6 +17,7 @@ import kar_lib as k  # noqa: E402
 import kar_yang  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
+QUICK_PEERS = True  # r1's bgpd is never restarted here
 
 INST = k.VRF
 R2, R3 = k.PEER_ADDR[INST]["r2"], k.PEER_ADDR[INST]["r3"]

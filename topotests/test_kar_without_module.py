@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd, pytest.mark.usefixtures("reset_r1")]
+QUICK_PEERS = True  # r1's bgpd is never restarted here
 WITH_MODULE = False
 
 
