@@ -6,8 +6,9 @@ one directory up in FRR's tree, still applies).
 r1's bgpd configuration with R1_BGPD_CONF, whether bgpd loads the module
 with WITH_MODULE and with QUICK_PEERS whether r2 and r3 announce at once
 when a session comes up (kar_lib.quick_peers()); modules with a topology
-of their own define their own `tgen`.  `family_tgen` runs a module's tests once per kar_model family
-(r2/r3 in peer-groups over IPv4, then over IPv6) and gives (family, tgen).
+of their own define their own `tgen`.  `family_tgen` runs a module's tests
+once per kar_model family (r2/r3 in peer-groups over IPv4, then over IPv6)
+and gives (family, tgen).
 `reset_r1` undoes each test's configuration on r1; modules opt in with
 pytest.mark.usefixtures("reset_r1").
 """

@@ -183,7 +183,41 @@ def restore_link_local(router, ns, intf):
 def stop(tgen):
     tgen.net["r1"].reset_intf_netns("r1-eth0")
     tgen.net["r1"].delete_netns(VRF)
+    stop_daemons(tgen)
     tgen.stop_topology()
+
+
+def daemon_pids(router):
+    out = router.run("cat /var/run/frr/*.pid 2>/dev/null")
+    return [p for p in out.split() if p.isdigit()]
+
+
+def alive(router, pid):
+    """Whether a process runs; a zombie is dead (this machine's init reaps
+    orphans late)."""
+    state = router.run("grep -s '^State:' /proc/{}/status".format(pid)).strip()
+    return state != "" and "(zombie)" not in state
+
+
+def stop_daemons(tgen, timeout=60):
+    """SIGTERM every daemon of every router at once and wait (bounded)
+    until all have exited.  The library's stopRouter() waits 15 s for one
+    router's daemons, router after router, then sends SIGBUS; a daemon
+    killed that way never gets to frr_fini(), and under valgrind zebra can
+    need longer on a loaded machine: valgrind then reports what zebra
+    allocated at start-up (libyang's modules loaded by frr_init() among
+    it) as possibly lost."""
+    pids = {}
+    for name, router in tgen.routers().items():
+        pids[name] = daemon_pids(router)
+        if pids[name]:
+            router.run("kill -TERM " + " ".join(pids[name]))
+    wait_for(
+        "every daemon exited after SIGTERM",
+        lambda: {n: [p for p in ps if alive(tgen.gears[n], p)] for n, ps in pids.items()},
+        lambda left: not any(left.values()),
+        timeout=timeout,
+    )
 
 
 def r1(tgen):
@@ -251,19 +285,15 @@ def assert_bgpd_alive(tgen, name="r1"):
 
 def kill_daemon(router, daemon):
     """kill -9 one of router's daemons, wait (bounded) until it is dead and
-    remove its pid file.  A zombie is dead: this machine's init reaps
-    orphans late.  (FRR 8.4's killRouterDaemons() then sleeps 2 s and
-    removes the wrong pid file, the last one listed: zebra's.)"""
+    remove its pid file.  (FRR 8.4's killRouterDaemons() sleeps 2 s when
+    the process is not reaped at once, then removes the wrong pid file, the
+    last one listed: zebra's.)"""
     pidfile = "/var/run/frr/{}.pid".format(daemon)
     pid = router.cmd_raises("cat " + pidfile).strip()
     assert pid.isdigit(), "{}: {!r}".format(pidfile, pid)
     router.cmd_raises("kill -9 " + pid)
-    wait_for(
-        "{} (pid {}) dead".format(daemon, pid),
-        lambda: router.run("grep -s '^State:' /proc/{}/status".format(pid)).strip(),
-        lambda state: state == "" or "(zombie)" in state,
-        timeout=10,
-    )
+    wait_for("{} (pid {}) dead".format(daemon, pid), lambda: alive(router, pid), False,
+             timeout=10)
     router.cmd_raises("rm -f " + pidfile)
 
 
