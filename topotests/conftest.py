@@ -3,10 +3,12 @@ Fixtures shared by the keep-all-routes topotests (FRR's own conftest.py,
 one directory up in FRR's tree, still applies).
 
 `tgen` starts kar_lib's topology once per test module.  A module chooses
-r1's bgpd configuration with R1_BGPD_CONF and whether bgpd loads the module
-with WITH_MODULE; modules with a topology of their own define their own
-`tgen`.  `family_tgen` runs a module's tests once per kar_model family
-(r2/r3 in peer-groups over IPv4, then over IPv6) and gives (family, tgen).
+r1's bgpd configuration with R1_BGPD_CONF, whether bgpd loads the module
+with WITH_MODULE and with QUICK_PEERS whether r2 and r3 announce at once
+when a session comes up (kar_lib.quick_peers()); modules with a topology
+of their own define their own `tgen`.  `family_tgen` runs a module's tests
+once per kar_model family (r2/r3 in peer-groups over IPv4, then over IPv6)
+and gives (family, tgen).
 `reset_r1` undoes each test's configuration on r1; modules opt in with
 pytest.mark.usefixtures("reset_r1").
 """
@@ -28,6 +30,8 @@ def tgen(request):
         getattr(request.module, "R1_BGPD_CONF", None),
         with_module=getattr(request.module, "WITH_MODULE", True),
     )
+    if getattr(request.module, "QUICK_PEERS", False):
+        k.quick_peers(tgen)
     yield tgen
     k.stop(tgen)
 
@@ -35,6 +39,8 @@ def tgen(request):
 @pytest.fixture(scope="module", params=m.FAMILIES, ids=[f.name for f in m.FAMILIES])
 def family_tgen(request):
     tgen = m.start(request.module.__name__, request.param)
+    if getattr(request.module, "QUICK_PEERS", False):
+        k.quick_peers(tgen)
     yield request.param, tgen
     k.stop(tgen)
 

@@ -144,6 +144,19 @@ def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
     return tgen
 
 
+def quick_peers(tgen):
+    """r2 and r3 announce as soon as a session comes up instead of after
+    the update-group coalesce time (1 s and more): every reset refills
+    sooner.  Only for modules that never restart r1's bgpd: bgpd 8.4 reads
+    `neighbor X route-map IMPORT in` from its file before IMPORT exists,
+    resolves the name only when the route-map delay-timer (1 s) fires, and
+    until then denies what arrives; r3, which cannot refresh, keeps those
+    verdicts."""
+    for name in ("r2", "r3"):
+        out = vtysh(tgen.gears[name], "configure terminal", "router bgp 100", "coalesce-time 0")
+        assert not out.strip(), out
+
+
 def add_ipv6_peer_sessions(tgen):
     """The peers' side of IPv6 sessions (ipv6 unicast only) to r1 in both
     instances: r2 with route-refresh, r3 without any capability, sending
@@ -205,7 +218,41 @@ def restore_link_local(router, ns, intf):
 def stop(tgen):
     tgen.net["r1"].reset_intf_netns("r1-eth0")
     tgen.net["r1"].delete_netns(VRF)
+    stop_daemons(tgen)
     tgen.stop_topology()
+
+
+def daemon_pids(router):
+    out = router.run("cat /var/run/frr/*.pid 2>/dev/null")
+    return [p for p in out.split() if p.isdigit()]
+
+
+def alive(router, pid):
+    """Whether a process runs; a zombie is dead (this machine's init reaps
+    orphans late)."""
+    state = router.run("grep -s '^State:' /proc/{}/status".format(pid)).strip()
+    return state != "" and "(zombie)" not in state
+
+
+def stop_daemons(tgen, timeout=60):
+    """SIGTERM every daemon of every router at once and wait (bounded)
+    until all have exited.  The library's stopRouter() waits 15 s for one
+    router's daemons, router after router, then sends SIGBUS; a daemon
+    killed that way never gets to frr_fini(), and under valgrind zebra can
+    need longer on a loaded machine: valgrind then reports what zebra
+    allocated at start-up (libyang's modules loaded by frr_init() among
+    it) as possibly lost."""
+    pids = {}
+    for name, router in tgen.routers().items():
+        pids[name] = daemon_pids(router)
+        if pids[name]:
+            router.run("kill -TERM " + " ".join(pids[name]))
+    wait_for(
+        "every daemon exited after SIGTERM",
+        lambda: {n: [p for p in ps if alive(tgen.gears[n], p)] for n, ps in pids.items()},
+        lambda left: not any(left.values()),
+        timeout=timeout,
+    )
 
 
 def r1(tgen):
@@ -221,15 +268,19 @@ def router_bgp(inst):
 
 
 def vtysh(router, *cmds):
-    """Run commands in one vtysh session; returns its whole output."""
+    """Run commands in one vtysh session; returns its whole output, vtysh's
+    own complaints (e.g. "bgpd is not running") included."""
     args = " ".join("-c '{}'".format(c) for c in cmds)
     return router.run("vtysh " + args + " 2>&1")
 
 
 def write_file(host, path, text):
-    """Write a file as seen from inside a topology node."""
-    host.run("mkdir -p {0} && cat > {1} <<'EOF'\n{2}\nEOF".format(
-        os.path.dirname(path), path, text))
+    """Write a file as host sees it (a router has its own /etc/frr), of
+    any size: the text goes through the command's standard input."""
+    host.cmd_raises(
+        "mkdir -p '{}' && cat > '{}'".format(os.path.dirname(path), path),
+        stdin=text + "\n",
+    )
 
 
 def configure(router, inst, af, *lines):
@@ -254,32 +305,113 @@ def show_json(router, cmd):
         raise AssertionError("not JSON from `{}`: {!r}".format(cmd, out[:300]))
 
 
+def assert_bgpd_alive(tgen, name="r1"):
+    """Every daemon of every router still runs (the topotest library's own
+    check, which reads each daemon's answer to `show logging`), and the
+    router's bgpd answers a command that only bgpd answers.  vtysh answers
+    `show version` itself: that proves nothing about bgpd."""
+    assert not tgen.routers_have_failure(), "daemons not running: {}".format(tgen.errors)
+    # bgpd prints JSON even with no instance ({}); vtysh prints nothing
+    # when bgpd does not answer.
+    cmd = "show bgp vrf all summary json"
+    data = show_json(tgen.gears[name], cmd)
+    assert all(isinstance(v, dict) for v in data.values()), "{}: {!r}".format(cmd, data)
+
+
+def kill_daemon(router, daemon):
+    """kill -9 one of router's daemons, wait (bounded) until it is dead and
+    remove its pid file.  (FRR 8.4's killRouterDaemons() sleeps 2 s when
+    the process is not reaped at once, then removes the wrong pid file, the
+    last one listed: zebra's.)"""
+    pidfile = "/var/run/frr/{}.pid".format(daemon)
+    pid = router.cmd_raises("cat " + pidfile).strip()
+    assert pid.isdigit(), "{}: {!r}".format(pidfile, pid)
+    router.cmd_raises("kill -9 " + pid)
+    wait_for("{} (pid {}) dead".format(daemon, pid), lambda: alive(router, pid), False,
+             timeout=10)
+    router.cmd_raises("rm -f " + pidfile)
+
+
+def restart_daemon(tgen, daemon="bgpd", conf=None, save=True):
+    """Kill one of r1's daemons and start it again (the topotest library's
+    start).  With save, its running configuration is written first (write
+    memory); with conf, conf becomes its configuration file ("" = none).
+    Returns once every daemon runs and bgpd answers."""
+    from lib.common_config import start_router_daemons
+
+    r1_ = r1(tgen)
+    if save and conf is None:
+        r1_.vtysh_cmd("write memory")
+    kill_daemon(r1_, daemon)
+    if conf is not None:
+        write_file(r1_, "/etc/frr/{}.conf".format(daemon), conf)
+    err = start_router_daemons(tgen, "r1", [daemon])
+    assert not err, err
+    assert_bgpd_alive(tgen)
+
+
 def neighbor(tgen, inst, peer, router_name="r1", addr=None):
-    """`show bgp neighbors json` of one of r1's peers (or the peer's view).
-    addr picks the session when the peer has more than one (IPv6)."""
+    """`show bgp neighbors json` of one of r1's peers (or the peer's view);
+    {} when bgpd says there is no such neighbor.  addr picks the session
+    when the peer has more than one (IPv6)."""
     if router_name == "r1":
         addr = addr or PEER_ADDR[inst][peer]
         cmd = "show bgp{} neighbors {} json".format(vrf_arg(inst), addr)
     else:
         addr = R1_ADDR[inst]
         cmd = "show bgp neighbors {} json".format(addr)
-    return show_json(tgen.gears[router_name], cmd).get(addr, {})
+    data = show_json(tgen.gears[router_name], cmd)
+    if addr in data:
+        return data[addr]
+    # A peer being deleted is shown as {} for a moment.
+    assert data in ({}, {"bgpNoSuchNeighbor": True}), "{}: {!r}".format(cmd, data)
+    return {}
+
+
+SESSION_KEYS = {
+    "state": ("bgpState",),
+    "established": ("connectionsEstablished",),
+    "dropped": ("connectionsDropped",),
+    "upSince": ("bgpTimerUpEstablishedEpoch",),
+    "refreshSent": ("messageStats", "routeRefreshSent"),
+}
+
+
+def neighbor_fact(n, *path):
+    """One value of a neighbor's JSON; a neighbor that exists reports it."""
+    value = n
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            raise AssertionError("neighbor output without {}: {!r}".format(
+                "/".join(path), {k: n[k] for k in list(n)[:12]}))
+        value = value[key]
+    return value
 
 
 def session_facts(n):
     """From one neighbor's `show bgp neighbors json`: what an operator
-    compares before/after (state, uptime, counters)."""
-    return {
-        "state": n.get("bgpState"),
-        "established": n.get("connectionsEstablished"),
-        "dropped": n.get("connectionsDropped"),
-        "upSince": n.get("bgpTimerUpEstablishedEpoch"),
-        "refreshSent": n.get("messageStats", {}).get("routeRefreshSent"),
-    }
+    compares before/after (state, uptime, counters).  A neighbor that does
+    not exist ({}) has no facts (all None)."""
+    if not n:
+        return {fact: None for fact in SESSION_KEYS}
+    out = {fact: neighbor_fact(n, *path) for fact, path in SESSION_KEYS.items()
+           if fact != "upSince"}
+    # The uptime epoch is there only while Established.
+    out["upSince"] = n.get("bgpTimerUpEstablishedEpoch")
+    return out
 
 
 def session(tgen, inst, peer, addr=None):
     return session_facts(neighbor(tgen, inst, peer, addr=addr))
+
+
+def sessions(tgen, inst, addrs):
+    """session() of several of r1's neighbors from one `show bgp neighbors
+    json`: {addr: facts}, all None for a neighbor bgpd does not have."""
+    cmd = "show bgp{} neighbors json".format(vrf_arg(inst))
+    data = show_json(r1(tgen), cmd)
+    assert "warning" not in data, "{}: {!r}".format(cmd, data)
+    return {a: session_facts(data.get(a, {})) for a in addrs}
 
 
 def same_session(a, b):
@@ -326,47 +458,96 @@ def reset_r1(tgen):
 def peer_refresh_received(tgen, inst, peer):
     """ROUTE-REFRESH messages the peer itself counted as received from r1."""
     n = neighbor(tgen, inst, peer, router_name=peer)
-    return n.get("messageStats", {}).get("routeRefreshRecv")
+    return neighbor_fact(n, "messageStats", "routeRefreshRecv")
+
+
+NOT_KEPT = "Inbound soft reconfiguration not enabled"
 
 
 def adj_in(tgen, inst, peer, af="ipv4", kind="received-routes", addr=None):
     """Prefixes of received-routes/filtered-routes, or None when bgpd says
-    the Adj-RIB-In is not kept."""
+    the Adj-RIB-In is not kept.  Any other answer (no such neighbor, not
+    JSON) fails."""
     cmd = "show bgp{} {} unicast neighbors {} {} json".format(
         vrf_arg(inst), af, addr or PEER_ADDR[inst][peer], kind
     )
     data = show_json(r1(tgen), cmd)
-    if "warning" in data:
+    if data.get("warning") == NOT_KEPT:
         return None
+    assert "totalPrefixCounter" in data, "{}: {!r}".format(cmd, data)
     # bgpd 8.4 lists filtered-routes under "receivedRoutes" too.
     return set(data.get("receivedRoutes", {}).keys())
 
 
-def loc_rib(tgen, inst, peer, af="ipv4", addr=None):
-    """Prefixes in r1's Loc-RIB with a path from the peer."""
-    data = show_json(
-        r1(tgen), "show bgp{} {} unicast json".format(vrf_arg(inst), af)
-    )
-    addr = addr or PEER_ADDR[inst][peer]
-    out = set()
-    for prefix, paths in data.get("routes", {}).items():
+def loc_rib_paths(tgen, inst, af="ipv4"):
+    """r1's Loc-RIB: {peer address: prefixes with a path from it}."""
+    cmd = "show bgp{} {} unicast json".format(vrf_arg(inst), af)
+    data = show_json(r1(tgen), cmd)
+    assert "routes" in data, "{}: {!r}".format(cmd, data)
+    out = {}
+    for prefix, paths in data["routes"].items():
         for path in paths:
-            if path.get("peerId") == addr:
-                out.add(prefix)
+            out.setdefault(path.get("peerId"), set()).add(prefix)
     return out
 
 
-def kar_state(tgen, inst, peer, af="ipv4"):
-    """One peer's entry of `show bgp vrf X keep-all-routes json`."""
-    data = show_json(r1(tgen), "show bgp vrf {} keep-all-routes json".format(inst))
-    key = "ipv4Unicast" if af == "ipv4" else "ipv6Unicast"
-    return data.get(inst, {}).get("peers", {}).get(PEER_ADDR[inst][peer], {}).get(key)
+def loc_rib(tgen, inst, peer, af="ipv4", addr=None):
+    """Prefixes in r1's Loc-RIB with a path from the peer."""
+    return loc_rib_paths(tgen, inst, af).get(addr or PEER_ADDR[inst][peer], set())
+
+
+def neighbor_routes(tgen, inst, addr, af="ipv4"):
+    """`show bgp ... neighbors A routes`: the Loc-RIB's paths from one peer,
+    without reading the whole table (large transfers)."""
+    cmd = "show bgp{} {} unicast neighbors {} routes json".format(vrf_arg(inst), af, addr)
+    data = show_json(r1(tgen), cmd)
+    assert "routes" in data, "{}: {!r}".format(cmd, data)
+    return set(data["routes"])
+
+
+def kar_show(tgen, inst="all"):
+    """`show bgp vrf <inst> keep-all-routes json`; every instance shown
+    carries the three parts SPEC 14 defines."""
+    cmd = "show bgp vrf {} keep-all-routes json".format(inst)
+    data = show_json(r1(tgen), cmd)
+    for name, facts in data.items():
+        missing = {"instanceKeepAllRoutes", "peerGroups", "peers"} - set(facts)
+        assert not missing, "{}: {} lacks {}".format(cmd, name, sorted(missing))
+    return data
+
+
+AF_KEY = {"ipv4": "ipv4Unicast", "ipv6": "ipv6Unicast"}
+
+
+def kar_state(tgen, inst, peer=None, af="ipv4", addr=None):
+    """One peer/AF's entry of `show bgp vrf <inst> keep-all-routes json`;
+    the peer must be shown (every configured peer is)."""
+    addr = addr or PEER_ADDR[inst][peer]
+    data = kar_show(tgen, inst)
+    try:
+        return data[inst]["peers"][addr][AF_KEY[af]]
+    except KeyError:
+        raise AssertionError("keep-all-routes json shows no {} {} {}: {!r}".format(
+            inst, addr, af, data))
+
+
+def kar_has_record(tgen, inst, addr):
+    """Whether the module holds a record for this peer, from what show says
+    of it: a record lives while the peer has its own line or remembers an
+    enable action (kar_state.h)."""
+    peer = kar_show(tgen, inst)[inst]["peers"].get(addr, {})
+    return any("peer" in f["sources"] or f["lastEnableAction"] != "never"
+               for f in peer.values())
 
 
 def kar_records(tgen):
-    """The module's peer records, from `show memory bgpd`."""
+    """The module's peer records, from `show memory bgpd`.  The module's
+    memory group must be there; a type FRR never allocated is not listed
+    (0)."""
     out = r1(tgen).vtysh_cmd("show memory bgpd")
-    m = re.search(r"keep-all-routes peer\s*:\s*(\d+)", out)
+    group = re.search(r"^--- qmem keep-all-routes ---$(.*?)(?=^--- qmem|\Z)", out, re.M | re.S)
+    assert group, "no keep-all-routes memory group in `show memory bgpd`: {!r}".format(out[:300])
+    m = re.search(r"^keep-all-routes peer\s*:\s*(\d+)", group.group(1), re.M)
     return int(m.group(1)) if m else 0
 
 
@@ -406,32 +587,41 @@ def neighbor_lines(inst, peer):
     return lines
 
 
+def bgp_memory(tgen):
+    """`show bgp memory` of r1: {what: count}, e.g. "Adj-In entries".  bgpd
+    always prints its RIB nodes and BGP routes; lines of other kinds appear
+    only when their count is not 0."""
+    out = r1(tgen).vtysh_cmd("show bgp memory")
+    counts = {m.group(2): int(m.group(1))
+              for m in re.finditer(r"^(\d+) (.+?), using ", out, re.M)}
+    assert "RIB nodes" in counts and "BGP routes" in counts, \
+        "not bgpd's `show bgp memory`: {!r}".format(out[:300])
+    return counts
+
+
 def adj_in_entries(tgen):
     """Adj-In entries of r1's whole bgpd, from `show bgp memory`."""
-    out = r1(tgen).vtysh_cmd("show bgp memory")
-    m = re.search(r"(\d+) Adj-In entries", out)
-    return int(m.group(1)) if m else 0
+    return bgp_memory(tgen).get("Adj-In entries", 0)
 
 
-def running_bgp(tgen, inst):
-    """The lines of one `router bgp` block of r1's running configuration."""
+def running_bgp(tgen, inst, required=True):
+    """The lines of one `router bgp` block of r1's running configuration
+    Without the block: fail, or [] when not required."""
     out = r1(tgen).vtysh_cmd("show running-config")
-    block = []
-    inside = False
-    for line in out.splitlines():
-        if line == router_bgp(inst):
-            inside = True
-        if inside:
-            block.append(line)
-            if line == "exit":
-                break
-    return block
+    lines = out.splitlines()
+    head = router_bgp(inst)
+    if head not in lines:
+        assert not required, "no `{}` in bgpd's running-config: {!r}".format(head, out[:300])
+        return []
+    block = lines[lines.index(head):]
+    return block[: block.index("exit") + 1]
 
 
 def wait_for(what, fn, expect, timeout=60, interval=0.5):
-    """Poll fn() until it returns expect (or expect(value) is true)."""
+    """Poll fn() until it returns expect (or expect(value) is true); the
+    pause between tries grows from 20 ms to interval."""
     deadline = time.monotonic() + timeout
-    value = None
+    pause = min(0.02, interval)
     while True:
         value = fn()
         ok = expect(value) if callable(expect) else value == expect
@@ -443,7 +633,21 @@ def wait_for(what, fn, expect, timeout=60, interval=0.5):
                     what, timeout, value, expect
                 )
             )
-        time.sleep(interval)
+        time.sleep(pause)
+        pause = min(pause * 2, interval)
+
+
+def hold(what, fn, ok, seconds):
+    """fn() satisfies ok() on every try for the whole period: nothing
+    happens that should not (a ROUTE-REFRESH or a reset shows within
+    milliseconds)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = fn()
+        assert ok(value), "{}: {!r}".format(what, value)
+        if time.monotonic() > deadline:
+            return value
+        time.sleep(0.25)
 
 
 def wait_established(tgen, inst, peer, timeout=90, addr=None):

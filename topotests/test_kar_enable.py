@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd, pytest.mark.usefixtures("reset_r1")]
+QUICK_PEERS = True  # r1's bgpd is never restarted here
 
 
 def enable(tgen, inst, peer, af="ipv4", neg="", note=None):
@@ -37,15 +38,12 @@ def disable(tgen, inst, peer, af="ipv4", note=None):
 def assert_untouched(tgen, inst, peer, before, seconds=3):
     """The session stays exactly as it was for a few seconds: a ROUTE-REFRESH
     or a reset would show within milliseconds."""
-    import time
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        got = k.session(tgen, inst, peer)
-        assert k.same_session(got, before), "session changed: {!r} -> {!r}".format(
-            before, got
-        )
-        time.sleep(0.5)
+    k.hold(
+        "{} {} session unchanged since {!r}".format(inst, peer, before),
+        lambda: k.session(tgen, inst, peer),
+        lambda got: k.same_session(got, before),
+        seconds,
+    )
 
 
 def wait_stored(tgen, inst, peer, af="ipv4"):

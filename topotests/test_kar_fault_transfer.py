@@ -1,15 +1,14 @@
 #!/usr/bin/env python3
 """
-Faults during a large initial transfer (issue 6, item 2): in VRF vpna, a
-BIRD 2 peer (b1, route refresh on) sends N /32 prefixes (KAR_FAULT_PREFIXES,
+Faults during a large initial transfer: in VRF vpna, a BIRD 2 peer (b1, route refresh on) sends N /32 prefixes (KAR_FAULT_PREFIXES,
 default 100,000) from 198.18.0.0/15; r1's import policy accepts the 65,536
 in 198.18.0.0/16.  b1's link is rate-limited (tbf) so the transfer takes
 seconds and a fault can land in the middle of it; each test records the
 stored count at the moment of the fault and fails if the transfer had
 already finished.
 
-Each test ends with the checks of every fault test: received-routes holds
-exactly the N prefixes sent, the Loc-RIB's paths from b1 are exactly the
+Each test ends with the checks of every fault test: every daemon runs and
+bgpd answers, received-routes holds exactly the N prefixes sent, the Loc-RIB's paths from b1 are exactly the
 accepted ones, and `show bgp memory` counts N Adj-In entries.  The last
 test has b1 withdraw 5,000 routes while the answer to the ROUTE-REFRESH of
 an enable is under way: none may stay behind in the Loc-RIB.
@@ -73,9 +72,7 @@ def tgen(request):
         request.module.__name__, build_topo, os.path.join(k.CWD, "transfer", "r1-bgpd.conf")
     )
     b1 = tgen.gears["b1"]
-    # Too large for a command line: written from here (nodes share /tmp).
-    os.makedirs(RUN, exist_ok=True)
-    write_routes(SENT)
+    write_routes(b1, SENT)
     k.write_file(b1, RUN + "/bird.conf", bird_conf())
     b1.run("tc qdisc add dev b1-eth0 root " + RATE)
     # A small send buffer keeps most of an answer in BIRD's own queues, as
@@ -105,17 +102,16 @@ def accepted_count(tgen):
 
 
 def stored_count(tgen):
-    data = k.show_json(tgen.gears["r1"], "show bgp vrf vpna keep-all-routes json")
-    peer = data.get(INST, {}).get("peers", {}).get(B1, {}).get("ipv4Unicast", {})
-    return peer.get("storedPrefixes", 0) if peer.get("retained") else None
+    state = k.kar_state(tgen, INST, addr=B1)
+    return state["storedPrefixes"] if state["retained"] else None
 
 
-def prefixes(tgen, what):
-    data = k.show_json(
-        tgen.gears["r1"],
-        "show bgp vrf vpna ipv4 unicast neighbors {} {} json".format(B1, what),
-    )
-    return None if "warning" in data else set(data.get("receivedRoutes", data.get("routes", {})))
+def received(tgen):
+    return k.adj_in(tgen, INST, None, addr=B1)
+
+
+def loc_rib(tgen):
+    return k.neighbor_routes(tgen, INST, B1)
 
 
 def mid_transfer(count, total):
@@ -138,11 +134,12 @@ def restart_session(tgen):
 
 
 def all_stored_and_policy(tgen):
+    k.assert_bgpd_alive(tgen)
     k.wait_for("b1 Established", lambda: session(tgen)["state"], "Established", 90)
     k.wait_for("all stored", lambda: stored_count(tgen), N, 180)
     k.wait_for("policy applied", lambda: accepted_count(tgen), len(ACCEPTED), 60)
-    assert difference(prefixes(tgen, "received-routes"), SENT) == ""
-    assert difference(prefixes(tgen, "routes"), ACCEPTED) == ""
+    assert difference(received(tgen), SENT) == ""
+    assert difference(loc_rib(tgen), ACCEPTED) == ""
     assert k.adj_in_entries(tgen) == N
 
 
@@ -216,11 +213,9 @@ def difference(got, want):
         len(missing), missing[:3], len(extra), extra[:3])
 
 
-def write_routes(prefixes):
-    with open(RUN + "/routes.conf", "w") as f:
-        f.write("protocol static s4 {\n ipv4;\n")
-        f.writelines(" route {} blackhole;\n".format(p) for p in sorted(prefixes))
-        f.write("}\n")
+def write_routes(b1, prefixes):
+    routes = "".join(" route {} blackhole;\n".format(p) for p in sorted(prefixes))
+    k.write_file(b1, RUN + "/routes.conf", "protocol static s4 {\n ipv4;\n" + routes + "}")
 
 
 def test_withdraw_while_refresh_answer_under_way(tgen):
@@ -238,18 +233,19 @@ def test_withdraw_while_refresh_answer_under_way(tgen):
         k.wait_for("ROUTE-REFRESH sent", lambda: session(tgen)["refreshSent"],
                    before["refreshSent"] + 1)
         at = mid_transfer(lambda: stored_count(tgen), N)
-        write_routes(kept)
+        write_routes(b1, kept)
         b1.run("birdc -s {}/bird.ctl configure".format(RUN))
         k.logger.info("b1 withdrew %d routes with %d of %d re-sent", len(removed), at, N)
         k.wait_for("stored", lambda: stored_count(tgen), len(kept), 180)
-        assert difference(prefixes(tgen, "received-routes"), kept) == ""
+        assert difference(received(tgen), kept) == ""
         k.wait_for("Loc-RIB = accepted and not withdrawn",
-                   lambda: difference(prefixes(tgen, "routes"), ACCEPTED - removed), "", 60)
+                   lambda: difference(loc_rib(tgen), ACCEPTED - removed), "", 60)
+        k.assert_bgpd_alive(tgen)
         after = session(tgen)
         assert after["dropped"] == before["dropped"]
     finally:
         b1.run("tc qdisc change dev b1-eth0 root " + RATE)
-        write_routes(SENT)
+        write_routes(b1, SENT)
         b1.run("birdc -s {}/bird.ctl configure".format(RUN))
         r1_cfg(tgen, "no peer {} keep-all-routes".format(B1))
         k.vtysh(tgen.gears["r1"], "clear bgp vrf vpna {}".format(B1))

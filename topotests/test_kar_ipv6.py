@@ -17,8 +17,6 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
 
-from lib.common_config import kill_router_daemons, start_router_daemons  # noqa: E402
-
 pytestmark = [pytest.mark.bgpd]
 
 ADDR6 = k.PEER_ADDR6
@@ -170,8 +168,7 @@ def test_v6_config_lines_and_restart(tgen):
         v6 = v6[: v6.index(" exit-address-family")]
         for p in ("r2", "r3"):
             assert "  peer {} keep-all-routes".format(ADDR6[inst][p]) in v6, (inst, v6)
-    kill_router_daemons(tgen, "r1", ["bgpd"])
-    start_router_daemons(tgen, "r1", ["bgpd"])
+    k.restart_daemon(tgen, "bgpd")  # `write memory` first
     for inst, peer in CASES:
         wait_up(tgen, inst, peer)
         k.wait_for("stored after restart", lambda: adj(tgen, inst, peer), SENT6[peer])

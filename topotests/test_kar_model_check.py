@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """
-Randomized model check (issue 6, item 4): a seeded generator of steps,
-applied through vtysh to the live topology (VRF vpna; r2 with route-refresh
-starts in peer-group G2, r3 without it in G3), compared after every step
-with a reference model written from SPEC.md:
+Randomized model check: a seeded generator of steps, applied through
+vtysh to the live topology (VRF vpna; r2 with route-refresh starts in
+peer-group G2, r3 without it in G3), compared after every step with
+kar_model's one model of SPEC.md (the one the combination walks use):
 
   steps: enable/disable at native and peer level (per peer), group and
   instance level; a peer leaves its group or is removed with `no neighbor`
@@ -18,20 +18,22 @@ with a reference model written from SPEC.md:
   refresh nor replay keeps its old verdicts: the pain keep-all-routes
   removes); ROUTE-REFRESH messages to r2 exactly as many as the model
   expects; sessions reset only where the model expects it (r2: by a flap or
-  joining a group; r3: also by an enable); the running configuration's
-  keep-all-routes, soft-reconfiguration and membership lines equal the
-  model's.
+  joining a group; r3: also by an enable), both counted over the whole run;
+  the running configuration's keep-all-routes, soft-reconfiguration and
+  membership lines equal the model's.
 
-KAR_MODEL_SEED and KAR_MODEL_STEPS choose the run (CI: 200 steps).  A
-failure prints the seed and the steps up to the failing one, the shortest
-prefix of the run that fails.
+KAR_MODEL_SEED (one seed, or several separated by commas: one run each,
+in sequence, r1 typed back to its start in between) and
+KAR_MODEL_STEPS (steps per seed) choose the runs (CI: one seed, 200
+steps); the log gives each step's time and each run's median and maximum.  A failure
+prints the seed and the steps up to the failing one, the shortest prefix
+of the run that fails.
 """
 
-import copy
 import os
 import random
-import re
 import sys
+import time
 
 import pytest
 
@@ -41,108 +43,31 @@ import kar_model as m  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
 R1_BGPD_CONF = m.GROUPS_CONF
+QUICK_PEERS = True  # r1's bgpd is never restarted here
 
-SEED = int(os.environ.get("KAR_MODEL_SEED", "20261125"))
+SEEDS = [int(s) for s in os.environ.get("KAR_MODEL_SEED", "20261125").split(",")]
 STEPS = int(os.environ.get("KAR_MODEL_STEPS", "200"))
 WIDE = "ip prefix-list ACCEPT seq 30 permit 172.16.0.0/16 ge 32"
-PEERS = ("r2", "r3")
-ADDR = k.PEER_ADDR[m.INST]
-MEMBERSHIP = re.compile(r"^neighbor 10\.0\.1\.\d+ (peer-group|remote-as) ")
+PEERS = m.PEERS
+FAM = m.V4
+ADDR = FAM.addr
 
 
-class PeerModel:
-    def __init__(self):
-        self.present = True
-        self.member = True  # of G2/G3, as r1/bgpd-groups.conf starts
-        self.native = False
-        self.line = False
-
-
-class Model:
-    """SPEC.md's rules over the sources that configure a peer/AF."""
-
-    def __init__(self):
-        self.peers = {p: PeerModel() for p in PEERS}
-        self.group = False  # `peer G2/G3 keep-all-routes`
-        self.instance = False
-        self.wide = False  # policy accepts all 6 instead of .1-.3
-        self.applied = {p: False for p in PEERS}  # policy last applied
-
-    def sources(self, peer, af):
-        p = self.peers[peer]
-        if not p.present:
-            return set()
-        out = {"instance"} if self.instance else set()
-        if af == "ipv4":  # the per-peer and group lines are ipv4 unicast
-            out |= {"native"} if p.native else set()
-            out |= {"peer"} if p.line else set()
-            out |= {"group"} if p.member and self.group else set()
-        return out
-
-    def kept(self, peer, af="ipv4"):
-        return bool(self.sources(peer, af))
-
-    def accepted(self, peer):
-        if not self.peers[peer].present:
-            return set()
-        return k.SENT[peer]["ipv4"] if self.applied[peer] else k.ACCEPTED[peer]["ipv4"]
-
-    def config(self):
-        want = []
-        for peer in PEERS:
-            p, a = self.peers[peer], ADDR[peer]
-            if not p.present:
-                continue
-            if p.member:
-                want.append("neighbor {} peer-group {}".format(a, m.GROUP_OF[peer]))
-            else:
-                want.append("neighbor {} remote-as 100".format(a))
-            if p.native:
-                want.append("neighbor {} soft-reconfiguration inbound".format(a))
-            if p.line:
-                want.append("peer {} keep-all-routes".format(a))
-        if self.group:
-            want += ["peer {} keep-all-routes".format(g) for g in ("G2", "G3")]
-        if self.instance:
-            want.append("keep-all-routes")
-        return sorted(want)
-
-
-class Step:
+class Step(m.Change):
     """One generated step: what it types and what it must cause."""
 
     def __init__(self, what, commands, mode="config"):
+        super().__init__()
         self.what = what
         self.commands = commands
         self.mode = mode  # "config": inside router bgp; "exec": top level
-        self.resets = {p: 0 for p in PEERS}  # resets the step itself causes
-        self.fresh = set()  # peers created anew: counters start over
-        self.rr = 0  # ROUTE-REFRESH messages to r2
-
-
-def settle(before, after, step):
-    """SPEC 1-4: retention turning on for an Established peer/AF sends a
-    ROUTE-REFRESH to r2 and resets r3; a session that restarts re-reads
-    every route under the current policy."""
-    for peer, af in m.CELLS:
-        if peer in step.fresh or step.resets[peer] or not before.peers[peer].present:
-            continue
-        if not before.kept(peer, af) and after.kept(peer, af):
-            if peer == "r2":
-                step.rr += 1
-                after.applied[peer] = after.wide
-            else:
-                step.resets[peer] += 1
-    for peer in PEERS:
-        if peer in step.fresh or step.resets[peer]:
-            after.applied[peer] = after.wide
 
 
 def gen_toggle(rng, model):
     present = [p for p in PEERS if model.peers[p].present]
     kinds = ["group", "instance"] + (["native", "peer"] * 2 if present else [])
     kind = rng.choice(kinds)
-    after = copy.deepcopy(model)
+    after = model.copy()
     if kind == "group":
         after.group = not model.group
         neg = "" if after.group else "no "
@@ -175,7 +100,7 @@ def gen_membership(rng, model):
     peer = rng.choice(PEERS)
     p = model.peers[peer]
     a, group = ADDR[peer], m.GROUP_OF[peer]
-    after = copy.deepcopy(model)
+    after = model.copy()
     q = after.peers[peer]
     if p.present and rng.random() < 0.5:
         # FRR 8.4 deletes the peer both for `no neighbor` and for leaving
@@ -185,7 +110,7 @@ def gen_membership(rng, model):
                         ["no neighbor {} peer-group {}".format(a, group)])
         else:
             step = Step("no neighbor {}".format(peer), ["no neighbor " + a])
-        after.peers[peer] = PeerModel()
+        after.peers[peer] = m.PeerConfig()
         after.peers[peer].present = False
     elif p.present and not p.member:
         # An existing peer that joins a group: 8.4 resets its session.
@@ -195,7 +120,7 @@ def gen_membership(rng, model):
         step.resets[peer] = 1
     elif p.present:
         step = Step("no neighbor {}".format(peer), ["no neighbor " + a])
-        after.peers[peer] = PeerModel()
+        after.peers[peer] = m.PeerConfig()
         after.peers[peer].present = False
     else:
         if rng.random() < 0.5:
@@ -220,31 +145,31 @@ def gen_step(rng, model):
         step, after = gen_membership(rng, model)
     elif kind == "flap":
         peer = rng.choice(present)
-        after = copy.deepcopy(model)
+        after = model.copy()
         step = Step("flap " + peer, ["clear bgp vrf vpna " + ADDR[peer]], "exec")
         step.resets[peer] = 1
     elif kind == "soft-in":
         peer = rng.choice(present)
-        after = copy.deepcopy(model)
+        after = model.copy()
         step = Step("soft-in " + peer, ["clear bgp vrf vpna ipv4 unicast {} soft in".format(
             ADDR[peer])], "exec")
-        if model.kept(peer):
+        if model.kept(peer, FAM.af):
             after.applied[peer] = model.wide  # replayed from the store
         elif peer == "r2":
             step.rr += 1
             after.applied[peer] = model.wide
     else:
-        after = copy.deepcopy(model)
+        after = model.copy()
         after.wide = not model.wide
         step = Step("policy " + ("wide" if after.wide else "narrow"),
                     [("" if after.wide else "no ") + WIDE], "global")
         for peer in present:
-            if model.kept(peer):
+            if model.kept(peer, FAM.af):
                 after.applied[peer] = after.wide
             elif peer == "r2":
                 step.rr += 1
                 after.applied[peer] = after.wide
-    settle(model, after, step)
+    m.settle(model, after, step)
     return step, after
 
 
@@ -256,73 +181,53 @@ def apply(r1, step):
     return k.vtysh(r1, "configure terminal", k.router_bgp(m.INST), *step.commands)
 
 
-def config_lines(tgen):
-    return m.config_lines(tgen, also=MEMBERSHIP.match)
-
-
-def check(tgen, model, step, snap):
-    what = step.what
-    for peer in PEERS:
-        if not model.peers[peer].present:
-            assert k.session(tgen, m.INST, peer)["state"] is None, (what, peer)
-            continue
-        base = None if peer in step.fresh else snap[peer]
-        s = k.wait_for(
-            "{}: {} session".format(what, peer),
-            lambda: k.session(tgen, m.INST, peer),
-            lambda s: s["state"] == "Established"
-            and (base is None or s["dropped"] == base["dropped"] + step.resets[peer]),
-        )
-        if peer == "r2":
-            rr = step.rr if base is not None else 0
-            had = base["refreshSent"] if base is not None else 0
-            k.wait_for("{}: r2 ROUTE-REFRESH".format(what),
-                       lambda: k.session(tgen, m.INST, "r2")["refreshSent"], had + rr)
-        else:
-            assert s["refreshSent"] == 0, what
-    for peer, af in m.CELLS:
-        if not model.peers[peer].present:
-            continue
-        k.wait_for(
-            "{}: {} {} received-routes".format(what, peer, af),
-            lambda: k.adj_in(tgen, m.INST, peer, af),
-            k.SENT[peer][af] if model.kept(peer, af) else None,
-        )
-    for peer in PEERS:
-        k.wait_for(
-            "{}: {} Loc-RIB".format(what, peer),
-            lambda: k.loc_rib(tgen, m.INST, peer),
-            model.accepted(peer),
-        )
-    kept = sum(1 for p, af in m.CELLS if model.kept(p, af))
-    assert k.adj_in_entries(tgen) == 6 * kept, what
-    assert config_lines(tgen) == model.config(), what
-
-
-def test_random_steps(tgen):
-    rng = random.Random(SEED)
+def back_to_start(tgen):
+    """r1 as the first run began: no retention line, both peers members of
+    their groups, the narrow policy; then both sessions reset, so that
+    every route is evaluated again under that policy."""
     r1 = k.r1(tgen)
-    model = Model()
-    done = []
+    lines = ["no keep-all-routes"]
     for peer in PEERS:
+        lines += ["no neighbor " + ADDR[peer],
+                  "neighbor {} peer-group {}".format(ADDR[peer], m.GROUP_OF[peer])]
+    lines += ["address-family ipv4 unicast"]
+    lines += ["no peer {} keep-all-routes".format(g) for g in ("G2", "G3")]
+    k.vtysh(r1, "configure terminal", "no " + WIDE, k.router_bgp(m.INST), *lines)
+    k.vtysh(r1, "clear bgp vrf vpna *")
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_random_steps(tgen, seed):
+    rng = random.Random(seed)
+    r1 = k.r1(tgen)
+    if seed != SEEDS[0]:
+        back_to_start(tgen)
+    for peer in PEERS:
+        k.wait_established(tgen, m.INST, peer)
         k.wait_policy_applied(tgen, m.INST, peer)
-    assert config_lines(tgen) == model.config()
+    run = m.Run(tgen, FAM)
+    m.check_retention(tgen, run.model, "start")
+    done, took = [], []
     try:
         for n in range(STEPS):
-            step, after = gen_step(rng, model)
+            t0 = time.monotonic()
+            step, after = gen_step(rng, run.model)
             step.what = "{} {}".format(n, step.what)
             done.append(step.what)
-            snap = {p: k.session(tgen, m.INST, p) for p in PEERS}
             out = apply(r1, step)
             if step.mode == "config":
                 for line in out.splitlines():
                     assert not line or "still keeps all routes" in line, (step.what, out)
-            model = after
-            check(tgen, model, step, snap)
-            k.logger.info("model check step %s: ok", step.what)
+            run.advance(after, step, step.what)
+            took.append(time.monotonic() - t0)
+            k.logger.info("model check step %s: ok in %.2fs", step.what, took[-1])
+        run.finish()
     except AssertionError as err:
         raise AssertionError(
             "model check diverged (KAR_MODEL_SEED={} KAR_MODEL_STEPS={}); "
-            "steps up to the failure:\n  {}\n{}".format(SEED, STEPS, "\n  ".join(done), err)
+            "steps up to the failure:\n  {}\n{}".format(seed, STEPS, "\n  ".join(done), err)
         )
-    k.logger.info("model check: seed %d, %d steps, no divergence", SEED, STEPS)
+    took.sort()
+    k.logger.info(
+        "model check: seed %d, %d steps, no divergence; %.1fs in all, step median %.2fs, max %.2fs",
+        seed, STEPS, sum(took), took[len(took) // 2], took[-1])

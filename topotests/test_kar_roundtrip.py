@@ -10,7 +10,7 @@ the instance, group, peer and native lines together):
 - frr-reload.py --reload from one state to the next, adding and removing
   each kind of line: the right state and no spurious ROUTE-REFRESH or reset.
 
-States and expectations come from kar_model (written from SPEC.md); each
+States and expectations come from kar_model's one model of SPEC.md; each
 test runs once per family (r2/r3 over IPv4, then over IPv6).
 """
 
@@ -23,8 +23,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
 import kar_model as m  # noqa: E402
 
-from lib.common_config import kill_router_daemons, start_router_daemons  # noqa: E402
-
 pytestmark = [pytest.mark.bgpd]
 
 
@@ -36,28 +34,40 @@ def typed(tgen, bit, on, fam):
 def state_lines(state, fam):
     """A state's lines, as they sit in `router bgp 100 vrf vpna`."""
     inst, af = [], []
-    for line in m.model_config(state, fam):
+    for line in m.Model.corner(state, fam).retention_lines():
         (inst if line == "keep-all-routes" else af).append(line)
     return [" " + l for l in inst], ["  " + l for l in af]
+
+
+def wait_sessions(tgen, fam):
+    for peer in m.PEERS:
+        k.wait_established(tgen, m.INST, peer, addr=fam.addr[peer])
+
+
+def never_reset_r3(tgen, fam, what):
+    """Loaded before the sessions came up, a state's lines send nothing:
+    r3 (no route-refresh) was stored from the first UPDATE, never reset
+    (SPEC 4)."""
+    assert k.session(tgen, m.INST, "r3", fam.addr["r3"])["established"] == 1, what
 
 
 def test_restart_keeps_every_state(family_tgen):
     "write memory, restart bgpd -M: same lines, same retention, 16 states."
     fam, tgen = family_tgen
+    run = m.Run(tgen, fam)
     for n, (state, bit) in enumerate(m.gray_cycle()):
-        after = state ^ bit
-        what = "restart {} state {:04b}".format(n, after)
-        m.step(tgen, state, bit, lambda a, b=bit: typed(tgen, b, bool(a & b), fam), what, fam)
+        what = "restart {} state {:04b}".format(n, state ^ bit)
+        run.toggle(state, bit, lambda a, b=bit: typed(tgen, b, bool(a & b), fam), what)
 
-        kill_router_daemons(tgen, "r1", ["bgpd"])  # writes memory first
-        start_router_daemons(tgen, "r1", ["bgpd"])
-        for peer in ("r2", "r3"):
-            k.wait_established(tgen, m.INST, peer, addr=fam.addr[peer])
-        m.check_retention(tgen, after, what, fam)
-        # Loaded before the sessions came up: stored from the first UPDATE,
-        # r3 (no route-refresh) never reset.  (r2 may see a ROUTE-REFRESH
-        # from bgpd's own delayed route-map processing at start-up.)
-        assert k.session(tgen, m.INST, "r3", fam.addr["r3"])["established"] == 1, what
+        k.restart_daemon(tgen, "bgpd")  # writes memory first
+        wait_sessions(tgen, fam)
+        m.check_retention(tgen, run.model, what)
+        never_reset_r3(tgen, fam, what)
+        # A restarted bgpd starts its counters over.  (r2 may see a
+        # ROUTE-REFRESH from bgpd's own delayed route-map processing at
+        # start-up, before its routes are all in.)
+        run.rebase()
+    run.finish()
 
 
 def boot_config(fam, state):
@@ -73,14 +83,6 @@ def boot_config(fam, state):
     return "\n".join(lines)
 
 
-def restart_bgpd(tgen, conf):
-    """Restart r1's bgpd with conf as its own config file ("" = none)."""
-    r1 = k.r1(tgen)
-    kill_router_daemons(tgen, "r1", ["bgpd"], save_config=False)
-    r1.run("cat > /etc/frr/bgpd.conf <<'EOF'\n{}\nEOF".format(conf))
-    start_router_daemons(tgen, "r1", ["bgpd"])
-
-
 def test_vtysh_b_every_state(family_tgen):
     """Boot as frrinit.sh does with an integrated config: bgpd starts
     without a config file, then vtysh -b reads frr.conf holding a state's
@@ -91,19 +93,18 @@ def test_vtysh_b_every_state(family_tgen):
     try:
         for state in range(1, 16):
             what = "vtysh -b state {:04b}".format(state)
-            restart_bgpd(tgen, "")
-            r1.run("cat > /etc/frr/frr.conf <<'EOF'\n{}\nEOF".format(boot_config(fam, state)))
+            k.restart_daemon(tgen, "bgpd", conf="")
+            k.write_file(r1, "/etc/frr/frr.conf", boot_config(fam, state))
             out = r1.run("vtysh -b 2>&1")
             r1.run("rm -f /etc/frr/frr.conf")
             assert "Unknown command" not in out and "error" not in out.lower(), out
-            for peer in ("r2", "r3"):
-                k.wait_established(tgen, m.INST, peer, addr=fam.addr[peer])
-            m.check_retention(tgen, state, what, fam)
-            assert k.session(tgen, m.INST, "r3", fam.addr["r3"])["established"] == 1, what
+            wait_sessions(tgen, fam)
+            m.check_retention(tgen, m.Model.corner(state, fam), what)
+            never_reset_r3(tgen, fam, what)
     finally:
         with open(fam.conf) as f:
-            restart_bgpd(tgen, f.read())
-        for peer in ("r2", "r3"):
+            k.restart_daemon(tgen, "bgpd", conf=f.read())
+        for peer in m.PEERS:
             k.wait_established(tgen, m.INST, peer, addr=fam.addr[peer])
             k.wait_policy_applied(tgen, m.INST, peer, fam.af, fam.addr[peer])
 
@@ -120,7 +121,8 @@ def test_frr_reload_adds_and_removes_each_line(family_tgen):
     r1 = k.r1(tgen)
     k.write_vtysh_conf(r1, "service integrated-vtysh-config")
     base = r1.vtysh_cmd("show running-config").splitlines()
-    assert m.config_lines(tgen) == []
+    run = m.Run(tgen, fam)
+    assert m.config_lines(tgen, fam) == run.model.config()
     head = base.index("router bgp 100 vrf vpna")
     reload_py = r1.run("command -v frr-reload.py").strip()
     bindir = os.path.dirname(r1.run("command -v vtysh").strip())
@@ -135,21 +137,20 @@ def test_frr_reload_adds_and_removes_each_line(family_tgen):
         out[af_end:af_end] = af
         return "\n".join(l for l in out if not l.startswith(("Building", "Current configuration")))
 
+    def reload(after):
+        k.write_file(r1, "/tmp/kar-target.conf", target(after))
+        out = r1.run(
+            "/usr/bin/python3 {} --reload --bindir {} --confdir /etc/frr "
+            "--rundir /var/run/frr /tmp/kar-target.conf >/tmp/kar-reload.log 2>&1; "
+            "echo rc=$?".format(reload_py, bindir)
+        )
+        assert "rc=0" in out, r1.run("tail -20 /tmp/kar-reload.log")
+        return ""
+
     try:
         for n, (state, bit) in enumerate(m.gray_cycle()):
-            after = state ^ bit
-
-            def reload(after):
-                r1.run("cat > /tmp/kar-target.conf <<'EOF'\n{}\nEOF".format(target(after)))
-                out = r1.run(
-                    "/usr/bin/python3 {} --reload --bindir {} --confdir /etc/frr "
-                    "--rundir /var/run/frr /tmp/kar-target.conf >/tmp/kar-reload.log 2>&1; "
-                    "echo rc=$?".format(reload_py, bindir)
-                )
-                assert "rc=0" in out, r1.run("tail -20 /tmp/kar-reload.log")
-                return ""
-
-            what = "frr-reload {} {:04b} -> {:04b}".format(n, state, after)
-            m.step(tgen, state, bit, reload, what, fam)
+            what = "frr-reload {} {:04b} -> {:04b}".format(n, state, state ^ bit)
+            run.toggle(state, bit, reload, what)
+        run.finish()
     finally:
         k.write_vtysh_conf(r1, "no service integrated-vtysh-config")

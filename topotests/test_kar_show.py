@@ -17,6 +17,7 @@ import kar_lib as k  # noqa: E402
 import kar_yang  # noqa: E402
 
 pytestmark = [pytest.mark.bgpd]
+QUICK_PEERS = True  # r1's bgpd is never restarted here
 
 INST = k.VRF
 R2, R3 = k.PEER_ADDR[INST]["r2"], k.PEER_ADDR[INST]["r3"]
@@ -32,7 +33,7 @@ def clean(tgen):
 
 
 def show_json(tgen, vrf=INST):
-    return k.show_json(k.r1(tgen), "show bgp vrf {} keep-all-routes json".format(vrf))
+    return k.kar_show(tgen, vrf)
 
 
 def show_text(tgen, vrf=INST):
@@ -141,7 +142,7 @@ def test_enable_actions_counts_memory_and_disable(tgen):
         assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", f["lastEnableTime"])
     # Memory: the same per-entry cost as show bgp memory's Adj-In line.
     mem = k.r1(tgen).vtysh_cmd("show bgp memory")
-    m = re.search(r"(\d+) Adj-In entries, using (\d+) bytes of memory", mem)
+    m = re.search(r"^(\d+) Adj-In entries, using (\d+) bytes of memory", mem, re.M)
     assert m and int(m.group(1)) == 12, mem
     assert f2["storedBytes"] + f3["storedBytes"] == int(m.group(2))
 
@@ -199,5 +200,9 @@ def test_debug_switch(tgen):
     )
 
     k.vtysh(r1, "configure terminal", "no debug bgp keep-all-routes")
-    assert "keep-all-routes" not in r1.vtysh_cmd("show debugging")
-    assert "debug bgp keep-all-routes" not in r1.vtysh_cmd("show running-config")
+    debugging = r1.vtysh_cmd("show debugging")
+    assert "BGP debugging status:" in debugging, debugging  # bgpd answered
+    assert "keep-all-routes" not in debugging, debugging
+    running = r1.vtysh_cmd("show running-config")
+    assert k.router_bgp(INST) in running.splitlines(), running  # bgpd's part is there
+    assert "debug bgp keep-all-routes" not in running
