@@ -12,9 +12,12 @@
 
 #include "bgpd/bgpd.h"
 #include "bgpd/bgp_debug.h"
+#include "bgpd/bgp_fsm.h"
 #include "bgpd/bgp_route.h"
 
-#include "kar_retention.h"
+#include "kar_compat.h"
+#include "kar_debug.h"
+#include "kar_show.h"
 #include "kar_state.h"
 #include "kar_vty.h"
 
@@ -22,35 +25,37 @@ DEFINE_MGROUP(KAR, "keep-all-routes");
 
 /*
  * bgpd asks for every received prefix whether the peer's Adj-RIB-In is
- * kept: answer from the records in constant time.
+ * kept: answer from the records, without walking anything.  A peer-group's
+ * conf (asked about when a group's soft-reconfiguration changes) has no
+ * Adj-RIB-In of its own.
  */
 static int kar_adj_in_needed(struct peer *peer, afi_t afi, safi_t safi)
 {
-	enum kar_af af = kar_af_from(afi, safi);
-
-	if (af == KAR_AF_MAX || kar_state_empty())
+	if (!kar_af_covered(afi, safi) || kar_state_empty() ||
+	    CHECK_FLAG(peer->sflags, PEER_STATUS_GROUP))
 		return 0;
-	return kar_module_sources(peer, af) != 0;
+	return kar_module_sources(peer, afi, safi) != 0;
 }
 
 /* A deleted peer or peer-group takes its keep-all-routes with it. */
 static int kar_peer_status_changed(struct peer *peer)
 {
-	if (peer->status == Deleted)
+	if (kar_peer_status(peer) == Deleted)
 		kar_peer_forget(peer);
 	return 0;
 }
 
 static int kar_bgp_deleted(struct bgp *bgp)
 {
-	kar_inst_forget(bgp);
+	kar_inst_set(bgp, false);
 	return 0;
 }
 
-static int kar_init(struct thread_master *tm)
+static int kar_init(kar_event_loop *loop)
 {
 	kar_vty_init();
 	kar_show_init();
+	kar_debug_init();
 	return 0;
 }
 
@@ -74,8 +79,7 @@ static int kar_module_init(void)
 	hook_register(bgp_adj_in_needed, kar_adj_in_needed);
 	hook_register(bgp_peer_af_config_write, kar_config_write_peer_af);
 	hook_register(bgp_inst_config_write, kar_config_write_inst);
-	hook_register(bgp_debug_config_write, kar_debug_config_write);
-	hook_register(bgp_debug_show, kar_debug_show);
+	hook_register(bgp_hook_config_write_debug, kar_debug_write);
 	hook_register(peer_status_changed, kar_peer_status_changed);
 	hook_register(bgp_inst_delete, kar_bgp_deleted);
 	hook_register(frr_late_init, kar_init);

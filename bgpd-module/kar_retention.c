@@ -1,170 +1,129 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * keep-all-routes: turning configuration changes into what bgpd does with
- * the Adj-RIB-In.
+ * keep-all-routes: configuration changes and what they do to the
+ * Adj-RIB-In.  kar_decide() (kar_rules.c) decides; this file reads the
+ * facts it needs from bgpd and carries the decision out with bgpd's own
+ * functions, as native soft-reconfiguration inbound does.
  */
 #include <zebra.h>
 
-#include "log.h"
-#include "vrf.h"
-
 #include "bgpd/bgpd.h"
+#include "bgpd/bgp_packet.h"
 #include "bgpd/bgp_route.h"
+#include "bgpd/bgp_vty.h"
 
+#include "kar_compat.h"
+#include "kar_debug.h"
 #include "kar_retention.h"
+#include "kar_rules.h"
 #include "kar_state.h"
 
-bool kar_debug;
-
-const char *kar_inst_name(const struct bgp *bgp)
-{
-	return bgp->name ? bgp->name : VRF_DEFAULT_NAME;
-}
-
-static enum kar_action kar_action_from(enum bgp_adj_in_refill refill)
-{
-	switch (refill) {
-	case BGP_ADJ_IN_REFILL_ROUTE_REFRESH:
-		return KAR_ACTION_ROUTE_REFRESH;
-	case BGP_ADJ_IN_REFILL_SESSION_RESET:
-		return KAR_ACTION_SESSION_RESET;
-	case BGP_ADJ_IN_REFILL_NONE:
-		break;
-	}
-	return KAR_ACTION_NONE;
-}
-
-/* Remember what enabling @af for @peer did, for show. */
-static void kar_note_enable(struct peer *peer, enum kar_af af,
+/* Remember what enabling the AF for @peer did, for show. */
+static void kar_note_enable(struct peer *peer, afi_t afi, safi_t safi,
 			    enum kar_action action)
 {
-	struct kar_peer *kp = kar_peer_get(peer);
+	struct kar_af_state *as = &kar_peer_get(peer)->af[afi][safi];
 
-	kp->last[af].action = action;
-	kp->last[af].when = time(NULL);
+	as->last_action = action;
+	as->last_when = time(NULL);
 }
 
 /*
- * One peer/AF went from @before to @after because @source changed.  bgpd's
- * bgp_adj_in_needed() already answers with the new sources, so bgpd is only
- * told that the answer changed; it sends what the native flag would send.
- * Enabling for a peer that has not negotiated the AF sends nothing: no
- * route of that AF was received, and a reset would be for nothing.
+ * @source has just been flipped in the records for @peer, from @was_on.
+ * bgp_adj_in_needed() already answers with the new sources.
  */
-static void kar_apply(struct peer *peer, enum kar_af af, unsigned int before,
-		      unsigned int after, unsigned int source)
+static void kar_apply(struct peer *peer, afi_t afi, safi_t safi,
+		      unsigned int source, bool was_on)
 {
-	enum kar_change change = kar_change(before, after);
-	bool added = after & source;
-	struct kar_peer_facts facts;
-	enum kar_action action = KAR_ACTION_NONE;
-	struct kar_peer *kp;
-	int afi, safi;
+	unsigned int after = kar_sources(peer, afi, safi);
+	unsigned int before = (after & ~source) | (was_on ? source : 0);
+	struct kar_peer_facts facts = {
+		.established = kar_peer_established(peer),
+		.af_negotiated = peer->afc_nego[afi][safi],
+		.route_refresh = kar_peer_can_refresh(peer),
+	};
+	enum kar_action action = kar_decide(before, after, &facts);
 
-	kar_af_to(af, &afi, &safi);
+	/* This module is the only other consumer of the Adj-RIB-In. */
+	assert(bgp_adj_in_needed(peer, afi, safi) == kar_retained(after));
 
-	switch (change) {
-	case KAR_CHANGE_NONE:
-		/* Another source already held it (SPEC 3) or still does. */
-		if (added)
-			kar_note_enable(peer, af, KAR_ACTION_NONE);
-		if (kar_debug)
-			zlog_debug(
-				"keep-all-routes: %pBP vrf %s %s: %s %s, retention %s, nothing to do",
-				peer, kar_inst_name(peer->bgp), kar_af_name(af),
-				kar_source_name(source),
-				added ? "added" : "removed",
-				kar_retained(after) ? "stays on" : "stays off");
-		return;
-
-	case KAR_CHANGE_DISABLE:
-		bgp_adj_in_needed_changed(peer, afi, safi, true);
-		if (kar_debug)
-			zlog_debug(
-				"keep-all-routes: %pBP vrf %s %s: %s removed, retention off, Adj-RIB-In freed",
-				peer, kar_inst_name(peer->bgp), kar_af_name(af),
-				kar_source_name(source));
-		kp = kar_peer_find(peer);
-		if (kp)
-			kar_peer_release(kp);
-		return;
-
-	case KAR_CHANGE_ENABLE:
+	switch (action) {
+	case KAR_ACTION_ROUTE_REFRESH:
+		bgp_route_refresh_send(peer, afi, safi, 0, 0, 0,
+				       BGP_ROUTE_REFRESH_NORMAL);
+		break;
+	case KAR_ACTION_SESSION_RESET:
+		/* Cease/Configuration Change, doppelganger included. */
+		peer_change_action(peer, afi, safi, peer_change_reset);
+		break;
+	case KAR_ACTION_FREE:
+		bgp_clear_adj_in(peer, afi, safi);
+		break;
+	case KAR_ACTION_NONE:
 		break;
 	}
 
-	facts.established = peer_established(peer);
-	facts.af_negotiated = peer->afc_nego[afi][safi];
-	facts.route_refresh = CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_OLD_RCV) ||
-			      CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_NEW_RCV);
-	if (kar_enable_action(&facts) != KAR_ACTION_NONE)
-		action = kar_action_from(
-			bgp_adj_in_needed_changed(peer, afi, safi, false));
-	kar_note_enable(peer, af, action);
+	if (!was_on)
+		kar_note_enable(peer, afi, safi, action);
 
-	if (kar_debug)
-		zlog_debug(
-			"keep-all-routes: %pBP vrf %s %s: %s added, retention on, action %s",
-			peer, kar_inst_name(peer->bgp), kar_af_name(af),
-			kar_source_name(source), kar_action_name(action));
+	KAR_DEBUG("%pBP vrf %s %s: %s %s, retention %s, action %s", peer,
+		  kar_inst_name(peer->bgp), get_afi_safi_str(afi, safi, true),
+		  kar_source_name(source), was_on ? "removed" : "added",
+		  kar_retained(after) ? "on" : "off", kar_action_name(action));
 }
 
-/* @source was @was_on for @peer and has just been flipped in the records. */
-static void kar_apply_flip(struct peer *peer, enum kar_af af,
-			   unsigned int source, bool was_on)
+void kar_set_peer(struct peer *peer, afi_t afi, safi_t safi, bool on)
 {
-	unsigned int after = kar_sources(peer, af);
-	unsigned int before = (after & ~source) | (was_on ? source : 0);
+	struct kar_peer *kp;
 
-	kar_apply(peer, af, before, after, source);
+	assert(kar_af_covered(afi, safi));
+	if (kar_peer_configured(peer, afi, safi) == on)
+		return;
+	kp = kar_peer_get(peer);
+	kp->af[afi][safi].configured = on;
+	kar_apply(peer, afi, safi, KAR_SRC_PEER, !on);
+	kar_peer_release(kp);
 }
 
-bool kar_set_peer(struct peer *peer, enum kar_af af, bool on)
+void kar_set_group(struct peer_group *group, afi_t afi, safi_t safi, bool on)
 {
-	struct kar_peer *kp = on ? kar_peer_get(peer) : kar_peer_find(peer);
-
-	if (!kp || kp->configured[af] == on)
-		return false;
-	kp->configured[af] = on;
-	kar_apply_flip(peer, af, KAR_SRC_PEER, !on);
-	kp = kar_peer_find(peer);
-	if (kp)
-		kar_peer_release(kp);
-	return true;
-}
-
-bool kar_set_group(struct peer_group *group, enum kar_af af, bool on)
-{
-	struct kar_peer *kp =
-		on ? kar_peer_get(group->conf) : kar_peer_find(group->conf);
+	struct kar_peer *kp;
 	struct listnode *node;
 	struct peer *member;
 
-	if (!kp || kp->configured[af] == on)
-		return false;
-	kp->configured[af] = on;
+	assert(kar_af_covered(afi, safi));
+	if (kar_peer_configured(group->conf, afi, safi) == on)
+		return;
+	kp = kar_peer_get(group->conf);
+	kp->af[afi][safi].configured = on;
 	for (ALL_LIST_ELEMENTS_RO(group->peer, node, member))
-		kar_apply_flip(member, af, KAR_SRC_GROUP, !on);
+		kar_apply(member, afi, safi, KAR_SRC_GROUP, !on);
 	kar_peer_release(kp);
-	return true;
 }
 
-bool kar_set_instance(struct bgp *bgp, bool on)
+void kar_set_instance(struct bgp *bgp, bool on)
 {
-	struct kar_inst *ki = on ? kar_inst_get(bgp) : kar_inst_find(bgp);
+	struct list *peers;
 	struct listnode *node;
 	struct peer *peer;
+	afi_t afi;
+	safi_t safi;
 
-	if (!ki || ki->configured == on)
-		return false;
-	ki->configured = on;
-	for (ALL_LIST_ELEMENTS_RO(bgp->peer, node, peer)) {
-		if (!CHECK_FLAG(peer->flags, PEER_FLAG_CONFIG_NODE))
-			continue;
-		for (int af = 0; af < KAR_AF_MAX; af++)
-			kar_apply_flip(peer, af, KAR_SRC_INSTANCE, !on);
-	}
-	if (!on)
-		kar_inst_forget(bgp);
-	return true;
+	if (kar_inst_configured(bgp) == on)
+		return;
+	kar_inst_set(bgp, on);
+
+	/* A session reset deletes a peer's doppelganger from bgp->peer, where
+	 * it is usually the next node: walk a copy.
+	 */
+	peers = list_new();
+	for (ALL_LIST_ELEMENTS_RO(bgp->peer, node, peer))
+		if (CHECK_FLAG(peer->flags, PEER_FLAG_CONFIG_NODE))
+			listnode_add(peers, peer);
+	for (ALL_LIST_ELEMENTS_RO(peers, node, peer))
+		FOREACH_AFI_SAFI (afi, safi)
+			if (kar_af_covered(afi, safi))
+				kar_apply(peer, afi, safi, KAR_SRC_INSTANCE,
+					  !on);
+	list_delete(&peers);
 }

@@ -1,38 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * keep-all-routes: the rules of SPEC.md (see kar_rules.h).
+ * keep-all-routes: the rules of the behaviour contract (see kar_rules.h).
  */
 #include "kar_rules.h"
 
-/* SPEC "retained(P, A)": true iff at least one source is configured. */
+/* retained(P, A): true iff at least one source is configured. */
 bool kar_retained(unsigned int sources)
 {
 	return (sources & KAR_SRC_ALL) != 0;
 }
 
 /*
- * A configuration step turned the sources of one peer/AF from @before into
- * @after.  Only a change of retained() matters: adding a second source or
- * removing one of two leaves the stored routes as they are (SPEC 3, 6, 10).
+ * Only a change of retained() does anything: adding a second source or
+ * removing one of two leaves the stored routes as they are.  When retention
+ * starts, the routes the peer sent earlier were not kept, so an Established
+ * peer is asked again: by ROUTE-REFRESH when it can, by resetting the
+ * session when it cannot.  A peer that is not Established, or has not
+ * negotiated the AF, sent nothing that was lost: its next UPDATEs are
+ * stored as they come.  When retention ends, the stored routes are freed;
+ * Loc-RIB and the session are untouched.
  */
-enum kar_change kar_change(unsigned int before, unsigned int after)
+enum kar_action kar_decide(unsigned int before, unsigned int after,
+			   const struct kar_peer_facts *facts)
 {
 	bool was = kar_retained(before), now = kar_retained(after);
 
 	if (was == now)
-		return KAR_CHANGE_NONE;
-	return now ? KAR_CHANGE_ENABLE : KAR_CHANGE_DISABLE;
-}
-
-/*
- * Retention just started.  Routes the peer sent earlier were not kept, so
- * an Established peer is asked again: by ROUTE-REFRESH when it can
- * (SPEC 1), by resetting the session when it cannot (SPEC 2).  A peer that
- * is not Established, or has not negotiated the AF, sent nothing that was
- * lost: its next UPDATEs are stored as they come (SPEC 4).
- */
-enum kar_action kar_enable_action(const struct kar_peer_facts *facts)
-{
+		return KAR_ACTION_NONE;
+	if (!now)
+		return KAR_ACTION_FREE;
 	if (!facts->established || !facts->af_negotiated)
 		return KAR_ACTION_NONE;
 	return facts->route_refresh ? KAR_ACTION_ROUTE_REFRESH
@@ -54,19 +50,6 @@ unsigned int kar_still_held_by(unsigned int after)
 	return 0;
 }
 
-const char *kar_af_name(enum kar_af af)
-{
-	switch (af) {
-	case KAR_AF_IPV4_UNICAST:
-		return "ipv4Unicast";
-	case KAR_AF_IPV6_UNICAST:
-		return "ipv6Unicast";
-	case KAR_AF_MAX:
-		break;
-	}
-	return "unknown";
-}
-
 const char *kar_action_name(enum kar_action action)
 {
 	switch (action) {
@@ -76,6 +59,8 @@ const char *kar_action_name(enum kar_action action)
 		return "route-refresh";
 	case KAR_ACTION_SESSION_RESET:
 		return "session-reset";
+	case KAR_ACTION_FREE:
+		return "free";
 	}
 	return "unknown";
 }

@@ -1,21 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * keep-all-routes: the rules of SPEC.md as plain data and functions.
+ * keep-all-routes: the rules of the behaviour contract as plain data and
+ * functions.
  *
  * Nothing here knows bgpd: the module feeds these functions what it reads
- * from bgpd, so the C unit tests can drive every rule without a daemon.
+ * from bgpd and does what they decide, so the C unit tests drive the very
+ * rules that run, without a daemon.
  */
 #ifndef KAR_RULES_H
 #define KAR_RULES_H
 
 #include <stdbool.h>
-
-/* The address families keep-all-routes covers. */
-enum kar_af {
-	KAR_AF_IPV4_UNICAST,
-	KAR_AF_IPV6_UNICAST,
-	KAR_AF_MAX,
-};
 
 /* Sources of retention for one peer in one AF, as a bit set. */
 #define KAR_SRC_NATIVE (1u << 0)   /* neighbor P soft-reconfiguration inbound */
@@ -24,24 +19,16 @@ enum kar_af {
 #define KAR_SRC_INSTANCE (1u << 3) /* keep-all-routes of P's instance */
 #define KAR_SRC_ALL                                                            \
 	(KAR_SRC_NATIVE | KAR_SRC_PEER | KAR_SRC_GROUP | KAR_SRC_INSTANCE)
-/* The sources this module answers for through bgpd's bgp_adj_in_needed. */
-#define KAR_SRC_MODULE (KAR_SRC_PEER | KAR_SRC_GROUP | KAR_SRC_INSTANCE)
 
-/* What a change of sources asks bgpd to do with the Adj-RIB-In. */
-enum kar_change {
-	KAR_CHANGE_NONE,    /* retention unchanged: send nothing, keep all */
-	KAR_CHANGE_ENABLE,  /* retention starts: refill (SPEC 1, 2, 4) */
-	KAR_CHANGE_DISABLE, /* retention ends: free (SPEC 5) */
-};
-
-/* How a newly retained Adj-RIB-In gets the routes sent before. */
+/* What the module does to a peer's Adj-RIB-In after a change of sources. */
 enum kar_action {
-	KAR_ACTION_NONE,
-	KAR_ACTION_ROUTE_REFRESH,
-	KAR_ACTION_SESSION_RESET,
+	KAR_ACTION_NONE,	  /* leave it as it is */
+	KAR_ACTION_ROUTE_REFRESH, /* retention starts: ask the peer again */
+	KAR_ACTION_SESSION_RESET, /* the same, for a peer that cannot refresh */
+	KAR_ACTION_FREE,	  /* retention ends: free the stored paths */
 };
 
-/* The peer's state when retention starts, as the rules need it. */
+/* The peer's state at the change, as the rules need it. */
 struct kar_peer_facts {
 	bool established;
 	bool af_negotiated;
@@ -49,8 +36,10 @@ struct kar_peer_facts {
 };
 
 extern bool kar_retained(unsigned int sources);
-extern enum kar_change kar_change(unsigned int before, unsigned int after);
-extern enum kar_action kar_enable_action(const struct kar_peer_facts *facts);
+
+/* The one decision: the sources of one peer/AF went from @before to @after. */
+extern enum kar_action kar_decide(unsigned int before, unsigned int after,
+				  const struct kar_peer_facts *facts);
 
 /*
  * After the peer's own line is removed, the source that still holds
@@ -60,7 +49,6 @@ extern enum kar_action kar_enable_action(const struct kar_peer_facts *facts);
  */
 extern unsigned int kar_still_held_by(unsigned int after);
 
-extern const char *kar_af_name(enum kar_af af);
 extern const char *kar_action_name(enum kar_action action);
 extern const char *kar_source_name(unsigned int source);
 

@@ -16,14 +16,13 @@
 #include "bgpd/bgp_advertise.h"
 #include "bgpd/bgp_route.h"
 #include "bgpd/bgp_table.h"
+#include "bgpd/bgp_vty.h"
 
-#include "kar_retention.h"
+#include "kar_compat.h"
+#include "kar_show.h"
 #include "kar_state.h"
-#include "kar_vty.h"
 
-#ifndef VTYSH_EXTRACT_PL
-#include "bgpd/kar_show_clippy.c"
-#endif
+#include KAR_CLIPPY("bgpd/kar_show_clippy.c")
 
 /* What show reports for one peer in one AF. */
 struct kar_facts {
@@ -33,7 +32,7 @@ struct kar_facts {
 	bool enhanced_rr_received;
 	unsigned long stored;
 	unsigned long stored_bytes;
-	struct kar_enable_event last;
+	struct kar_af_state last;
 };
 
 static unsigned long kar_count_adj_in(const struct peer *peer, afi_t afi,
@@ -53,29 +52,26 @@ static unsigned long kar_count_adj_in(const struct peer *peer, afi_t afi,
 	return count;
 }
 
-static void kar_facts_get(struct peer *peer, enum kar_af af,
+static void kar_facts_get(struct peer *peer, afi_t afi, safi_t safi,
 			  struct kar_facts *f)
 {
 	const struct kar_peer *kp = kar_peer_find(peer);
-	int afi, safi;
 
-	kar_af_to(af, &afi, &safi);
 	memset(f, 0, sizeof(*f));
-	f->sources = kar_sources(peer, af);
+	f->sources = kar_sources(peer, afi, safi);
 	f->retained = bgp_adj_in_needed(peer, afi, safi);
-	f->rr_received = CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_OLD_RCV) ||
-			 CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_NEW_RCV);
+	f->rr_received = kar_peer_can_refresh(peer);
 	f->enhanced_rr_received =
 		CHECK_FLAG(peer->cap, PEER_CAP_ENHANCED_RR_RCV);
 	f->stored = kar_count_adj_in(peer, afi, safi);
 	f->stored_bytes = f->stored * sizeof(struct bgp_adj_in);
 	if (kp)
-		f->last = kp->last[af];
+		f->last = kp->af[afi][safi];
 }
 
-static const char *kar_af_text(enum kar_af af)
+static const char *kar_peer_name(const struct peer *peer)
 {
-	return af == KAR_AF_IPV6_UNICAST ? "ipv6 unicast" : "ipv4 unicast";
+	return peer->conf_if ? peer->conf_if : peer->host;
 }
 
 static void kar_sources_text(unsigned int sources, char *buf, size_t len)
@@ -93,25 +89,22 @@ static void kar_sources_text(unsigned int sources, char *buf, size_t len)
 		strlcpy(buf, "none", len);
 }
 
-static void kar_when_text(time_t when, char *buf, size_t len)
+static void kar_iso_time(time_t when, char *buf, size_t len)
 {
 	struct tm tm;
-	time_t ago = time(NULL) - when;
 
 	gmtime_r(&when, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	snprintf(buf + strlen(buf), len - strlen(buf), ", %lld s ago",
-		 (long long)ago);
 }
 
-static void kar_show_peer_text(struct vty *vty, struct peer *peer,
-			       enum kar_af af, const struct kar_facts *f)
+static void kar_show_peer_text(struct vty *vty, struct peer *peer, afi_t afi,
+			       safi_t safi, const struct kar_facts *f)
 {
 	char buf[128];
 
 	kar_sources_text(f->sources, buf, sizeof(buf));
-	vty_out(vty, " Peer %s, %s\n",
-		peer->conf_if ? peer->conf_if : peer->host, kar_af_text(af));
+	vty_out(vty, " Peer %s, %s %s\n", kar_peer_name(peer),
+		afi2str_lower(afi), safi2str(safi));
 	vty_out(vty, "  Sources: %s\n", buf);
 	vty_out(vty, "  Retained: %s\n", f->retained ? "yes" : "no");
 	vty_out(vty, "  Route-refresh received: %s, enhanced: %s\n",
@@ -119,10 +112,11 @@ static void kar_show_peer_text(struct vty *vty, struct peer *peer,
 		f->enhanced_rr_received ? "yes" : "no");
 	vty_out(vty, "  Stored prefixes: %lu, using %lu bytes\n", f->stored,
 		f->stored_bytes);
-	if (f->last.when) {
-		kar_when_text(f->last.when, buf, sizeof(buf));
-		vty_out(vty, "  Last enable action: %s (%s)\n",
-			kar_action_name(f->last.action), buf);
+	if (f->last.last_when) {
+		kar_iso_time(f->last.last_when, buf, sizeof(buf));
+		vty_out(vty, "  Last enable action: %s (%s, %lld s ago)\n",
+			kar_action_name(f->last.last_action), buf,
+			(long long)(time(NULL) - f->last.last_when));
 	} else
 		vty_out(vty, "  Last enable action: never enabled\n");
 }
@@ -131,7 +125,6 @@ static json_object *kar_show_peer_json(const struct kar_facts *f)
 {
 	json_object *j = json_object_new_object();
 	json_object *srcs = json_object_new_array();
-	struct tm tm;
 	char buf[64];
 
 	for (unsigned int bit = KAR_SRC_NATIVE; bit <= KAR_SRC_INSTANCE;
@@ -148,23 +141,20 @@ static json_object *kar_show_peer_json(const struct kar_facts *f)
 	json_object_int_add(j, "storedPrefixes", f->stored);
 	json_object_int_add(j, "storedBytes", f->stored_bytes);
 	json_object_string_add(j, "lastEnableAction",
-			       f->last.when ? kar_action_name(f->last.action)
-					    : "never");
-	if (f->last.when) {
-		gmtime_r(&f->last.when, &tm);
-		strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			       f->last.last_when
+				       ? kar_action_name(f->last.last_action)
+				       : "never");
+	if (f->last.last_when) {
+		kar_iso_time(f->last.last_when, buf, sizeof(buf));
 		json_object_string_add(j, "lastEnableTime", buf);
-		json_object_int_add(j, "lastEnableEpoch", f->last.when);
+		json_object_int_add(j, "lastEnableEpoch", f->last.last_when);
 	}
 	return j;
 }
 
 /* Peers shown: every configured neighbor activated in the AF. */
-static bool kar_peer_shown(const struct peer *peer, enum kar_af af)
+static bool kar_peer_shown(const struct peer *peer, afi_t afi, safi_t safi)
 {
-	int afi, safi;
-
-	kar_af_to(af, &afi, &safi);
 	return CHECK_FLAG(peer->flags, PEER_FLAG_CONFIG_NODE) &&
 	       peer->afc[afi][safi];
 }
@@ -175,45 +165,46 @@ static void kar_show_groups(struct vty *vty, struct bgp *bgp,
 	json_object *jgroups = NULL, *jg;
 	struct listnode *node;
 	struct peer_group *group;
-	const struct kar_peer *kp;
+	afi_t afi;
+	safi_t safi;
 
 	if (jinst) {
 		jgroups = json_object_new_object();
 		json_object_object_add(jinst, "peerGroups", jgroups);
 	}
 	for (ALL_LIST_ELEMENTS_RO(bgp->group, node, group)) {
-		kp = kar_peer_find(group->conf);
-		if (!kp)
-			continue;
-		for (int af = 0; af < KAR_AF_MAX; af++) {
-			if (!kp->configured[af])
+		FOREACH_AFI_SAFI (afi, safi) {
+			if (!kar_af_covered(afi, safi) ||
+			    !kar_peer_configured(group->conf, afi, safi))
 				continue;
-			if (jgroups) {
-				jg = json_object_object_get(jgroups,
-							    group->name);
-				if (!jg) {
-					jg = json_object_new_object();
-					json_object_object_add(jgroups,
-							       group->name, jg);
-				}
-				json_object_boolean_true_add(jg,
-							     kar_af_name(af));
-			} else
+			if (!jgroups) {
 				vty_out(vty,
-					" Peer-group %s, %s: keep-all-routes\n",
-					group->name, kar_af_text(af));
+					" Peer-group %s, %s %s: keep-all-routes\n",
+					group->name, afi2str_lower(afi),
+					safi2str(safi));
+				continue;
+			}
+			jg = json_object_object_get(jgroups, group->name);
+			if (!jg) {
+				jg = json_object_new_object();
+				json_object_object_add(jgroups, group->name,
+						       jg);
+			}
+			json_object_boolean_true_add(
+				jg, get_afi_safi_str(afi, safi, true));
 		}
 	}
 }
 
 static void kar_show_inst(struct vty *vty, struct bgp *bgp, json_object *json)
 {
-	const struct kar_inst *ki = kar_inst_find(bgp);
-	bool inst_on = ki && ki->configured;
+	bool inst_on = kar_inst_configured(bgp);
 	json_object *jinst = NULL, *jpeers = NULL, *jpeer;
 	struct listnode *node;
 	struct peer *peer;
 	struct kar_facts f;
+	afi_t afi;
+	safi_t safi;
 
 	if (json) {
 		jinst = json_object_new_object();
@@ -230,29 +221,35 @@ static void kar_show_inst(struct vty *vty, struct bgp *bgp, json_object *json)
 
 	for (ALL_LIST_ELEMENTS_RO(bgp->peer, node, peer)) {
 		jpeer = NULL;
-		for (int af = 0; af < KAR_AF_MAX; af++) {
-			if (!kar_peer_shown(peer, af))
+		FOREACH_AFI_SAFI (afi, safi) {
+			if (!kar_af_covered(afi, safi) ||
+			    !kar_peer_shown(peer, afi, safi))
 				continue;
-			kar_facts_get(peer, af, &f);
+			kar_facts_get(peer, afi, safi, &f);
 			if (!json) {
-				kar_show_peer_text(vty, peer, af, &f);
+				kar_show_peer_text(vty, peer, afi, safi, &f);
 				continue;
 			}
 			if (!jpeer)
 				jpeer = json_object_new_object();
-			json_object_object_add(jpeer, kar_af_name(af),
-					       kar_show_peer_json(&f));
+			json_object_object_add(
+				jpeer, get_afi_safi_str(afi, safi, true),
+				kar_show_peer_json(&f));
 		}
 		if (jpeer)
-			json_object_object_add(jpeers,
-					       peer->conf_if ? peer->conf_if
-							     : peer->host,
+			json_object_object_add(jpeers, kar_peer_name(peer),
 					       jpeer);
 	}
 	if (json)
 		json_object_object_add(jinst, "peers", jpeers);
 	else
 		vty_out(vty, "\n");
+}
+
+/* `vrf all` lists the instances operators configured, not views. */
+static bool kar_inst_listed(const struct bgp *bgp)
+{
+	return bgp->inst_type != BGP_INSTANCE_TYPE_VIEW && !kar_bgp_hidden(bgp);
 }
 
 DEFPY(kar_show, kar_show_cmd,
@@ -266,14 +263,14 @@ DEFPY(kar_show, kar_show_cmd,
 
 	if (vrf_all) {
 		for (ALL_LIST_ELEMENTS_RO(bm->bgp, node, bgp))
-			if (bgp->inst_type != BGP_INSTANCE_TYPE_VIEW)
+			if (kar_inst_listed(bgp))
 				kar_show_inst(vty, bgp, json);
 	} else {
 		bgp = vrf_name ? bgp_lookup_by_name(vrf_name)
 			       : bgp_get_default();
 		if (vrf_name && strcmp(vrf_name, VRF_DEFAULT_NAME) == 0)
 			bgp = bgp_get_default();
-		if (bgp)
+		if (bgp && !kar_bgp_hidden(bgp))
 			kar_show_inst(vty, bgp, json);
 		else if (!json)
 			vty_out(vty, "%% BGP instance %s not found\n",

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * keep-all-routes: the module's records and their life cycle.
+ * keep-all-routes: the module's records (lifetime rule in kar_state.h).
  */
 #include <zebra.h>
 
 #include "jhash.h"
 #include "memory.h"
+#include "vrf.h"
 
 #include "bgpd/bgpd.h"
 
@@ -26,6 +27,13 @@ static uint32_t kar_peer_hash(const struct kar_peer *kp)
 
 DECLARE_HASH(kar_peers, struct kar_peer, item, kar_peer_cmp, kar_peer_hash);
 
+PREDECL_HASH(kar_insts);
+
+struct kar_inst {
+	struct kar_insts_item item;
+	struct bgp *bgp; /* key */
+};
+
 static int kar_inst_cmp(const struct kar_inst *a, const struct kar_inst *b)
 {
 	return numcmp((uintptr_t)a->bgp, (uintptr_t)b->bgp);
@@ -41,21 +49,9 @@ DECLARE_HASH(kar_insts, struct kar_inst, item, kar_inst_cmp, kar_inst_hash);
 static struct kar_peers_head kar_peers;
 static struct kar_insts_head kar_insts;
 
-enum kar_af kar_af_from(int afi, int safi)
+const char *kar_inst_name(const struct bgp *bgp)
 {
-	if (safi != SAFI_UNICAST)
-		return KAR_AF_MAX;
-	if (afi == AFI_IP)
-		return KAR_AF_IPV4_UNICAST;
-	if (afi == AFI_IP6)
-		return KAR_AF_IPV6_UNICAST;
-	return KAR_AF_MAX;
-}
-
-void kar_af_to(enum kar_af af, int *afi, int *safi)
-{
-	*afi = af == KAR_AF_IPV6_UNICAST ? AFI_IP6 : AFI_IP;
-	*safi = SAFI_UNICAST;
+	return bgp->name ? bgp->name : VRF_DEFAULT_NAME;
 }
 
 struct kar_peer *kar_peer_find(const struct peer *peer)
@@ -77,58 +73,67 @@ struct kar_peer *kar_peer_get(struct peer *peer)
 	return kp;
 }
 
-/*
- * A record with no line of its own is still kept while it remembers an
- * enable action: show reports it for peers retained through their group or
- * instance.  It goes when the peer goes.
- */
+static bool kar_peer_holds_something(const struct kar_peer *kp)
+{
+	afi_t afi;
+	safi_t safi;
+
+	FOREACH_AFI_SAFI (afi, safi)
+		if (kp->af[afi][safi].configured || kp->af[afi][safi].last_when)
+			return true;
+	return false;
+}
+
 void kar_peer_release(struct kar_peer *kp)
 {
-	for (int af = 0; af < KAR_AF_MAX; af++)
-		if (kp->configured[af] || kp->last[af].when)
-			return;
+	if (kar_peer_holds_something(kp))
+		return;
 	kar_peers_del(&kar_peers, kp);
 	XFREE(MTYPE_KAR_PEER, kp);
 }
 
-/* The peer (or group) is being deleted: nothing of it survives (SPEC 12). */
+/* The peer (or group) is being deleted: nothing of it survives. */
 void kar_peer_forget(const struct peer *peer)
 {
 	struct kar_peer *kp = kar_peer_find(peer);
 
 	if (!kp)
 		return;
-	kar_peers_del(&kar_peers, kp);
-	XFREE(MTYPE_KAR_PEER, kp);
+	memset(kp->af, 0, sizeof(kp->af));
+	kar_peer_release(kp);
 }
 
-struct kar_inst *kar_inst_find(const struct bgp *bgp)
+static struct kar_inst *kar_inst_find(const struct bgp *bgp)
 {
 	struct kar_inst key = {.bgp = (struct bgp *)bgp};
 
 	return kar_insts_find(&kar_insts, &key);
 }
 
-struct kar_inst *kar_inst_get(struct bgp *bgp)
+bool kar_inst_configured(const struct bgp *bgp)
 {
-	struct kar_inst *ki = kar_inst_find(bgp);
-
-	if (ki)
-		return ki;
-	ki = XCALLOC(MTYPE_KAR_INST, sizeof(*ki));
-	ki->bgp = bgp;
-	kar_insts_add(&kar_insts, ki);
-	return ki;
+	return kar_inst_find(bgp) != NULL;
 }
 
-void kar_inst_forget(const struct bgp *bgp)
+void kar_inst_set(struct bgp *bgp, bool on)
 {
 	struct kar_inst *ki = kar_inst_find(bgp);
 
-	if (!ki)
-		return;
-	kar_insts_del(&kar_insts, ki);
-	XFREE(MTYPE_KAR_INST, ki);
+	if (on && !ki) {
+		ki = XCALLOC(MTYPE_KAR_INST, sizeof(*ki));
+		ki->bgp = bgp;
+		kar_insts_add(&kar_insts, ki);
+	} else if (!on && ki) {
+		kar_insts_del(&kar_insts, ki);
+		XFREE(MTYPE_KAR_INST, ki);
+	}
+}
+
+bool kar_peer_configured(const struct peer *peer, afi_t afi, safi_t safi)
+{
+	const struct kar_peer *kp = kar_peer_find(peer);
+
+	return kp && kp->af[afi][safi].configured;
 }
 
 bool kar_state_empty(void)
@@ -137,32 +142,24 @@ bool kar_state_empty(void)
 	       kar_insts_count(&kar_insts) == 0;
 }
 
-unsigned int kar_module_sources(const struct peer *peer, enum kar_af af)
+unsigned int kar_module_sources(const struct peer *peer, afi_t afi, safi_t safi)
 {
-	const struct kar_peer *kp;
-	const struct kar_inst *ki;
 	unsigned int sources = 0;
 
-	kp = kar_peer_find(peer);
-	if (kp && kp->configured[af])
+	assert(!CHECK_FLAG(peer->sflags, PEER_STATUS_GROUP));
+	if (kar_peer_configured(peer, afi, safi))
 		sources |= KAR_SRC_PEER;
-	if (peer->group) {
-		kp = kar_peer_find(peer->group->conf);
-		if (kp && kp->configured[af])
-			sources |= KAR_SRC_GROUP;
-	}
-	ki = kar_inst_find(peer->bgp);
-	if (ki && ki->configured)
+	if (peer->group && kar_peer_configured(peer->group->conf, afi, safi))
+		sources |= KAR_SRC_GROUP;
+	if (kar_inst_configured(peer->bgp))
 		sources |= KAR_SRC_INSTANCE;
 	return sources;
 }
 
-unsigned int kar_sources(const struct peer *peer, enum kar_af af)
+unsigned int kar_sources(const struct peer *peer, afi_t afi, safi_t safi)
 {
-	int afi, safi;
-	unsigned int sources = kar_module_sources(peer, af);
+	unsigned int sources = kar_module_sources(peer, afi, safi);
 
-	kar_af_to(af, &afi, &safi);
 	if (CHECK_FLAG(peer->af_flags[afi][safi], PEER_FLAG_SOFT_RECONFIG))
 		sources |= KAR_SRC_NATIVE;
 	return sources;
@@ -179,10 +176,10 @@ void kar_state_fini(void)
 	struct kar_peer *kp;
 	struct kar_inst *ki;
 
-	while ((kp = kar_peers_pop(&kar_peers)))
-		XFREE(MTYPE_KAR_PEER, kp);
-	while ((ki = kar_insts_pop(&kar_insts)))
-		XFREE(MTYPE_KAR_INST, ki);
+	while ((kp = kar_peers_first(&kar_peers)))
+		kar_peer_forget(kp->peer);
+	while ((ki = kar_insts_first(&kar_insts)))
+		kar_inst_set(ki->bgp, false);
 	kar_peers_fini(&kar_peers);
 	kar_insts_fini(&kar_insts);
 }

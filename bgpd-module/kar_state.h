@@ -1,11 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * keep-all-routes: the module's records and their life cycle.
+ * keep-all-routes: the module's records.
  *
- * One record per configured peer or peer-group (keyed by the struct peer
- * bgpd uses for it; a group's is group->conf) and one per instance that
- * has the instance-wide command.  Records exist only while something is
- * configured or worth showing; they die with the peer or the instance.
+ * A struct kar_peer belongs to one peer or peer-group (keyed by the
+ * struct peer bgpd uses for it; a group's is group->conf), a struct
+ * kar_inst to one instance.  Their lifetime rule:
+ *
+ *   - a peer record lives while it holds something: its own line in some
+ *     AF, or an enable action remembered for show.  kar_peer_get()
+ *     creates it when it is about to hold something; kar_peer_release()
+ *     is the one place that frees one, and does so exactly when it holds
+ *     nothing.  When the peer goes, kar_peer_forget() empties the record
+ *     and releases it.
+ *   - an instance record lives exactly while the instance-wide line is
+ *     configured: kar_inst_set() creates and frees it, and
+ *     kar_inst_set(bgp, false) is what the instance's deletion runs.
+ *   - kar_state_fini() forgets every record.
  */
 #ifndef KAR_STATE_H
 #define KAR_STATE_H
@@ -15,58 +25,61 @@
 #include "memory.h"
 #include "typesafe.h"
 
-#include "kar_rules.h"
+#include "bgpd/bgpd.h"
 
-struct bgp;
-struct peer;
+#include "kar_rules.h"
 
 DECLARE_MGROUP(KAR);
 
 PREDECL_HASH(kar_peers);
-PREDECL_HASH(kar_insts);
 
-/* The last time retention started for one peer/AF, for show. */
-struct kar_enable_event {
-	enum kar_action action;
-	time_t when; /* wall clock, 0 = never */
+/* One AF of a peer or peer-group. */
+struct kar_af_state {
+	bool configured;	     /* this peer's own line */
+	enum kar_action last_action; /* the last enable action, for show */
+	time_t last_when;	     /* its wall-clock time; 0 = never */
 };
 
 struct kar_peer {
 	struct kar_peers_item item;
-	struct peer *peer;	     /* key: the peer, or a peer-group's conf */
-	bool configured[KAR_AF_MAX]; /* this peer's own line */
-	struct kar_enable_event last[KAR_AF_MAX];
+	struct peer *peer; /* key: the peer, or a peer-group's conf */
+	struct kar_af_state af[AFI_MAX][SAFI_MAX];
 };
 
-struct kar_inst {
-	struct kar_insts_item item;
-	struct bgp *bgp; /* key */
-	bool configured; /* instance-wide keep-all-routes */
-};
+/* The AFs keep-all-routes covers: ipv4 unicast and ipv6 unicast. */
+static inline bool kar_af_covered(afi_t afi, safi_t safi)
+{
+	return safi == SAFI_UNICAST && (afi == AFI_IP || afi == AFI_IP6);
+}
 
-/* Map bgpd's afi/safi to the AFs keep-all-routes covers; KAR_AF_MAX if none. */
-extern enum kar_af kar_af_from(int afi, int safi);
-extern void kar_af_to(enum kar_af af, int *afi, int *safi);
+/* The instance name operators know: "default" or the VRF's name. */
+extern const char *kar_inst_name(const struct bgp *bgp);
 
 extern struct kar_peer *kar_peer_find(const struct peer *peer);
 extern struct kar_peer *kar_peer_get(struct peer *peer);
-/* Free @kp if it holds nothing worth keeping (no line, nothing to show). */
 extern void kar_peer_release(struct kar_peer *kp);
 extern void kar_peer_forget(const struct peer *peer);
 
-extern struct kar_inst *kar_inst_find(const struct bgp *bgp);
-extern struct kar_inst *kar_inst_get(struct bgp *bgp);
-extern void kar_inst_forget(const struct bgp *bgp);
+/* The instance-wide line: whether it is configured, and setting it. */
+extern bool kar_inst_configured(const struct bgp *bgp);
+extern void kar_inst_set(struct bgp *bgp, bool on);
+
+/* Whether @peer (or group conf) has its own line in the AF. */
+extern bool kar_peer_configured(const struct peer *peer, afi_t afi,
+				safi_t safi);
 
 /*
- * Every source of retention for @peer in @af, read from bgpd (native flag,
- * group membership) and from the records.  @peer is a real peer, not a
- * group's conf.
+ * The sources this module holds for @peer in the AF: its own line, its
+ * group's, its instance's.  The bgp_adj_in_needed callback runs this for
+ * every received prefix: a few hash look-ups, nothing that grows with the
+ * table.  @peer is a real peer, not a group's conf.
  */
-extern unsigned int kar_sources(const struct peer *peer, enum kar_af af);
+extern unsigned int kar_module_sources(const struct peer *peer, afi_t afi,
+				       safi_t safi);
 
-/* Only the module's sources; the bgp_adj_in_needed callback runs this. */
-extern unsigned int kar_module_sources(const struct peer *peer, enum kar_af af);
+/* Every source, the native soft-reconfiguration flag included. */
+extern unsigned int kar_sources(const struct peer *peer, afi_t afi,
+				safi_t safi);
 
 /* Whether any record exists; lets the per-prefix path return at once. */
 extern bool kar_state_empty(void);

@@ -14,13 +14,12 @@
 #include "bgpd/bgp_route.h"
 #include "bgpd/bgp_vty.h"
 
+#include "kar_compat.h"
 #include "kar_retention.h"
 #include "kar_state.h"
 #include "kar_vty.h"
 
-#ifndef VTYSH_EXTRACT_PL
-#include "bgpd/kar_vty_clippy.c"
-#endif
+#include KAR_CLIPPY("bgpd/kar_vty_clippy.c")
 
 #define KAR_PEER_STR "Specify a peer or peer-group (vendor syntax)\n"
 #define KAR_UNDO_STR "Negate a command (vendor syntax, same as no)\n"
@@ -38,6 +37,7 @@ static void kar_say_still_held(struct vty *vty, const char *name,
 			name, kar_inst_name(peer->bgp));
 		break;
 	case KAR_SRC_GROUP:
+		assert(peer->group);
 		vty_out(vty,
 			"%% %s still keeps all routes: peer-group %s has keep-all-routes\n",
 			name, peer->group->name);
@@ -47,7 +47,11 @@ static void kar_say_still_held(struct vty *vty, const char *name,
 			"%% %s still keeps all routes: soft-reconfiguration inbound is configured\n",
 			name);
 		break;
-	default:
+	case KAR_SRC_PEER:
+		/* The peer's own line was just removed. */
+		assert(!"the removed line still holds");
+		break;
+	case 0:
 		break;
 	}
 }
@@ -55,7 +59,8 @@ static void kar_say_still_held(struct vty *vty, const char *name,
 /*
  * `peer X keep-all-routes` names a neighbor address, an interface
  * neighbor or a peer-group of this very instance; anything else is refused
- * before any state changes (SPEC 7).
+ * before any state changes.  It is installed in the ipv4 unicast and ipv6
+ * unicast nodes only.
  */
 DEFPY(kar_peer, kar_peer_cmd,
       "[<no|undo>$neg] peer <A.B.C.D|X:X::X:X|WORD>$name keep-all-routes",
@@ -65,18 +70,14 @@ DEFPY(kar_peer, kar_peer_cmd,
       "Peer-group name or interface neighbor\n" KAR_STR)
 {
 	VTY_DECLVAR_CONTEXT(bgp, bgp);
-	enum kar_af af = kar_af_from(bgp_node_afi(vty), bgp_node_safi(vty));
+	afi_t afi = bgp_node_afi(vty);
+	safi_t safi = bgp_node_safi(vty);
 	bool on = !neg;
 	union sockunion su;
 	struct peer *peer = NULL;
 	struct peer_group *group = NULL;
-	unsigned int held_by;
 
-	if (af == KAR_AF_MAX) {
-		vty_out(vty,
-			"%% keep-all-routes is available in ipv4 unicast and ipv6 unicast only\n");
-		return CMD_WARNING_CONFIG_FAILED;
-	}
+	assert(kar_af_covered(afi, safi));
 
 	/* What looks like an address but does not parse is a typo, not a
 	 * peer-group name.
@@ -103,6 +104,7 @@ DEFPY(kar_peer, kar_peer_cmd,
 		return CMD_WARNING_CONFIG_FAILED;
 	}
 	if (peer && peer_dynamic_neighbor(peer)) {
+		assert(peer->group);
 		vty_out(vty,
 			"%% peer %s is a dynamic neighbor; configure its peer-group %s instead\n",
 			name, peer->group->name);
@@ -110,15 +112,15 @@ DEFPY(kar_peer, kar_peer_cmd,
 	}
 
 	if (group) {
-		kar_set_group(group, af, on);
+		kar_set_group(group, afi, safi, on);
 		return CMD_SUCCESS;
 	}
 
-	kar_set_peer(peer, af, on);
-	if (!on) {
-		held_by = kar_still_held_by(kar_sources(peer, af));
-		kar_say_still_held(vty, name, held_by, peer);
-	}
+	kar_set_peer(peer, afi, safi, on);
+	if (!on)
+		kar_say_still_held(
+			vty, name,
+			kar_still_held_by(kar_sources(peer, afi, safi)), peer);
 	return CMD_SUCCESS;
 }
 
@@ -133,46 +135,10 @@ DEFPY(kar_instance, kar_instance_cmd, "[<no|undo>$neg] keep-all-routes",
 	return CMD_SUCCESS;
 }
 
-static bool kar_debug_conf, kar_debug_term;
-
-DEFPY(kar_debug_cmd_fn, kar_debug_cmd, "[no$neg] debug bgp keep-all-routes",
-      NO_STR DEBUG_STR BGP_STR "keep-all-routes retention changes\n")
-{
-	if (vty->node == CONFIG_NODE)
-		kar_debug_conf = !neg;
-	kar_debug_term = !neg;
-	kar_debug = kar_debug_conf || kar_debug_term;
-	if (vty->node != CONFIG_NODE)
-		vty_out(vty, "BGP keep-all-routes debugging is %s\n",
-			neg ? "off" : "on");
-	return CMD_SUCCESS;
-}
-
-int kar_debug_config_write(struct vty *vty)
-{
-	if (!kar_debug_conf)
-		return 0;
-	vty_out(vty, "debug bgp keep-all-routes\n");
-	return 1;
-}
-
-int kar_debug_show(struct vty *vty)
-{
-	if (kar_debug)
-		vty_out(vty, "  BGP keep-all-routes debugging is on\n");
-	return 0;
-}
-
 int kar_config_write_peer_af(struct vty *vty, struct peer *peer, afi_t afi,
 			     safi_t safi)
 {
-	enum kar_af af = kar_af_from(afi, safi);
-	const struct kar_peer *kp;
-
-	if (af == KAR_AF_MAX)
-		return 0;
-	kp = kar_peer_find(peer);
-	if (kp && kp->configured[af])
+	if (kar_af_covered(afi, safi) && kar_peer_configured(peer, afi, safi))
 		vty_out(vty, "  peer %s keep-all-routes\n",
 			peer->conf_if ? peer->conf_if : peer->host);
 	return 0;
@@ -180,9 +146,7 @@ int kar_config_write_peer_af(struct vty *vty, struct peer *peer, afi_t afi,
 
 int kar_config_write_inst(struct bgp *bgp, struct vty *vty)
 {
-	const struct kar_inst *ki = kar_inst_find(bgp);
-
-	if (ki && ki->configured)
+	if (kar_inst_configured(bgp))
 		vty_out(vty, " keep-all-routes\n");
 	return 0;
 }
@@ -192,6 +156,4 @@ void kar_vty_init(void)
 	install_element(BGP_IPV4_NODE, &kar_peer_cmd);
 	install_element(BGP_IPV6_NODE, &kar_peer_cmd);
 	install_element(BGP_NODE, &kar_instance_cmd);
-	install_element(ENABLE_NODE, &kar_debug_cmd);
-	install_element(CONFIG_NODE, &kar_debug_cmd);
 }

@@ -26,22 +26,16 @@ while read -r p _; do
 	quilt push -q --fuzz=0 >/dev/null || kar_die "$p does not apply to FRR $line"
 done <"$series_dir/series"
 
-# The module is built inside FRR's tree like bgpd_rpki.la: its files sit
-# directly in bgpd/ because 8.4's vtysh/extract.pl takes the daemon from
-# the directory holding a command's file (10.3's xref2vtysh takes it from
-# the module's own directory), so vtysh knows the module's commands.
+# The module is built inside FRR's tree like bgpd_rpki.la, from its own
+# automake fragment (bgpd-module/subdir.am).  Its files sit directly in
+# bgpd/ because 8.4's vtysh/extract.pl takes the daemon from the directory
+# holding a command's file (10.3's xref2vtysh takes it from the module's
+# own directory), so vtysh knows the module's commands.
 mod=keep-all-routes/module.patch
 quilt new "$mod" >/dev/null
-sources=() headers=() scan=()
 for f in "$kar_top"/bgpd-module/*.[ch]; do
-	b=bgpd/$(basename "$f")
-	quilt add "$b" >/dev/null
-	cp "$f" "$b"
-	case $b in
-	*.c) sources+=("$b") ;;
-	*.h) headers+=("$b") ;;
-	esac
-	grep -q '^DEFPY' "$f" && scan+=("$b")
+	quilt add "bgpd/${f##*/}" >/dev/null
+	cp "$f" bgpd/
 done
 for f in docs/keep-all-routes.rst yang/frr-bgp-keep-all-routes.yang; do
 	quilt add "keep-all-routes/${f#*/}" >/dev/null
@@ -51,14 +45,11 @@ done
 quilt add bgpd/subdir.am >/dev/null
 {
 	echo
-	echo "# keep-all-routes (package frr-keep-all-routes)"
-	echo "module_LTLIBRARIES += bgpd/bgpd_keep_all_routes.la"
-	echo "bgpd_bgpd_keep_all_routes_la_SOURCES = ${sources[*]}"
-	echo "bgpd_bgpd_keep_all_routes_la_LDFLAGS = \$(MODULE_LDFLAGS)"
-	echo "noinst_HEADERS += ${headers[*]}"
-	echo "clippy_scan += ${scan[*]}"
+	cat "$kar_top/bgpd-module/subdir.am"
 	# 8.4's vtysh learns commands from the files it scans.
-	grep -q '^vtysh_scan' bgpd/subdir.am && echo "vtysh_scan += ${scan[*]}"
+	if grep -q '^vtysh_scan' bgpd/subdir.am; then
+		echo 'vtysh_scan += $(bgpd_keep_all_routes_cli)'
+	fi
 } >>bgpd/subdir.am
 quilt refresh -p ab --no-timestamps --no-index --sort >/dev/null
 {

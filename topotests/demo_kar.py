@@ -70,7 +70,8 @@ def test_demo(request):
 def run(tgen):
     r1 = k.r1(tgen)
     say()
-    say("== keep-all-routes demo: r1 runs FRR 8.4.4 + bgpd -M keep_all_routes")
+    version = r1.vtysh_cmd("show version").splitlines()[0].strip()
+    say("== keep-all-routes demo: r1 runs {} + bgpd -M keep_all_routes".format(version))
     say("   VRF vpna peers: r2 10.0.1.2 (advertises route-refresh),")
     say("                   r3 10.0.1.3 (sends no capabilities: no route-refresh)")
     say("   Each sends 6 prefixes; r1's import policy accepts .1-.3, rejects .4-.6")

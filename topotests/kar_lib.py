@@ -88,12 +88,32 @@ def build_topo(tgen):
         s2.add_link(tgen.gears[name])
 
 
+# Debian builds vtysh with PAM: without the package's /etc/pam.d/frr,
+# root's vtysh fails to authenticate and prints nothing.  This vtysh.conf
+# line lets root in (each router's /etc/frr is private to it).
+VTYSH_ROOT = "username root nopassword"
+
+
 def allow_root_vtysh(tgen):
-    """Debian builds vtysh with PAM: without the package's /etc/pam.d/frr,
-    root's vtysh fails to authenticate.  vtysh.conf lets root in (each
-    router's /etc/frr is private to it)."""
+    """Before the routers start (the topotest library appends its own
+    service line to vtysh.conf then)."""
     for router in tgen.routers().values():
-        router.run("echo 'username root nopassword' >> /etc/frr/vtysh.conf")
+        router.run("echo '{}' >> /etc/frr/vtysh.conf".format(VTYSH_ROOT))
+
+
+def write_vtysh_conf(router, *lines):
+    """Replace a router's vtysh.conf, keeping root's access."""
+    write_file(router, "/etc/frr/vtysh.conf", "\n".join((VTYSH_ROOT,) + lines))
+
+
+def netns_vrf(router):
+    """Make router's VRFs network namespaces; returns zebra's option for it.
+    FRR 8.4 has it as zebra's --vrfwnetns; from 9.0 every daemon takes -w,
+    which the topotest library's use_netns_vrf() adds to each."""
+    if hasattr(router, "use_netns_vrf"):
+        router.use_netns_vrf()
+        return None
+    return "--vrfwnetns"
 
 
 def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
@@ -104,7 +124,7 @@ def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
     allow_root_vtysh(tgen)
     r1 = r1_in_vrf(tgen)
     for name, router in tgen.routers().items():
-        extra = "--vrfwnetns" if name == "r1" else None
+        extra = netns_vrf(router) if name == "r1" else None
         router.load_config(
             TopoRouter.RD_ZEBRA, os.path.join(CWD, name, "zebra.conf"), extra
         )
@@ -153,7 +173,7 @@ def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
     tgen.start_topology()
     allow_root_vtysh(tgen)
     r1 = r1_in_vrf(tgen)
-    r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(CWD, "r1", "zebra.conf"), "--vrfwnetns")
+    r1.load_config(TopoRouter.RD_ZEBRA, os.path.join(CWD, "r1", "zebra.conf"), netns_vrf(r1))
     r1.load_config(TopoRouter.RD_BGP, r1_bgpd_conf, MODULE)
     tgen.start_router()
     return tgen
@@ -161,7 +181,7 @@ def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
 
 def r1_in_vrf(tgen):
     """Move r1-eth0 into network namespace vpna (VRF vpna for zebra
-    --vrfwnetns); stop() moves it back."""
+    in netns mode, see netns_vrf()); stop() moves it back."""
     r1 = tgen.gears["r1"]
     r1.net.add_netns(VRF)
     r1.net.set_intf_netns("r1-eth0", VRF, up=True)

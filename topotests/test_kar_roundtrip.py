@@ -112,7 +112,7 @@ def test_frr_reload_adds_and_removes_each_line(family_tgen):
     "frr-reload.py --reload through the Gray cycle: each kind of line added and removed."
     fam, tgen = family_tgen
     r1 = k.r1(tgen)
-    r1.run("echo 'service integrated-vtysh-config' > /etc/frr/vtysh.conf")
+    k.write_vtysh_conf(r1, "service integrated-vtysh-config")
     base = r1.vtysh_cmd("show running-config").splitlines()
     assert m.config_lines(tgen) == []
     head = base.index("router bgp 100 vrf vpna")
@@ -146,4 +146,4 @@ def test_frr_reload_adds_and_removes_each_line(family_tgen):
             what = "frr-reload {} {:04b} -> {:04b}".format(n, state, after)
             m.step(tgen, state, bit, reload, what, fam)
     finally:
-        r1.run("echo 'no service integrated-vtysh-config' > /etc/frr/vtysh.conf")
+        k.write_vtysh_conf(r1, "no service integrated-vtysh-config")

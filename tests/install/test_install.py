@@ -26,7 +26,7 @@ LIBYANG_DEBS = os.environ.get("KAR_LIBYANG_DEB_DIR", "")
 STOCK_FRR = os.environ.get("KAR_STOCK_FRR", "8.4.4-1.1~deb12u2")
 
 FRRINIT = "/usr/lib/frr/frrinit.sh"
-VRF = "vpna"  # the VRF: a network namespace (zebra --vrfwnetns)
+VRF = "vpna"  # the VRF: a network namespace (FRR's netns VRF backend)
 PEER_NS = "kar-inst-peer"
 R1, PEER = "10.66.0.1", "10.66.0.2"
 BIRD_RUN = "/run/kar-inst-bird"
@@ -279,8 +279,11 @@ def test_install_and_vendor_example(machine):
     apt("install --no-install-recommends " + " ".join("./" + os.path.relpath(p)
                                                        for p in frr_packages()))
     sh("{} stop >/dev/null 2>&1 || true".format(FRRINIT))
-    sh("sed -i -e 's/^bgpd=no/bgpd=yes/' "
-       "-e 's/^zebra_options=\"\\(.*\\)\"/zebra_options=\"\\1 --vrfwnetns\"/' "
+    # VRFs as network namespaces: zebra's --vrfwnetns on 8.4, every
+    # daemon's -w from FRR 9.0 on.
+    netns = ("-e 's/^zebra_options=\"\\(.*\\)\"/zebra_options=\"\\1 --vrfwnetns\"/' "
+             if LINE == "8.4" else "-e 's/^#\\?frr_global_options=.*/frr_global_options=\"-w\"/' ")
+    sh("sed -i -e 's/^bgpd=no/bgpd=yes/' " + netns +
        "-e 's/^bgpd_options=\"\\(.*\\)\"/bgpd_options=\"\\1 -M keep_all_routes\"/' "
        "/etc/frr/daemons")
     start_peer()

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Unit tests of keep-all-routes' rules (bgpd-module/kar_rules.c): which
- * sources hold retention, and what a change of sources must trigger.
+ * sources hold retention, and what the module does to the Adj-RIB-In on
+ * each change.  kar_decide() is the function the module runs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,13 @@
 #include <cmocka.h>
 
 #include "kar_rules.h"
+
+static const unsigned int sources[] = {
+	KAR_SRC_NATIVE,
+	KAR_SRC_PEER,
+	KAR_SRC_GROUP,
+	KAR_SRC_INSTANCE,
+};
 
 /* Every one of the 16 combinations of sources is retained iff non-empty. */
 static void test_retained_all_16(void **state)
@@ -30,67 +38,76 @@ static void test_retained_ignores_unknown_bits(void **state)
 }
 
 /*
- * Every state and every single toggle out of it: enable only when the
- * first source arrives, disable only when the last one goes (SPEC 1-6, 10).
+ * Every state, every single toggle out of it, every peer state: refill
+ * only when the first source arrives, free only when the last one goes,
+ * and nothing otherwise.
  */
-static void test_change_every_single_toggle(void **state)
+static void test_decide_every_toggle(void **state)
 {
-	static const unsigned int sources[] = {
-		KAR_SRC_NATIVE,
-		KAR_SRC_PEER,
-		KAR_SRC_GROUP,
-		KAR_SRC_INSTANCE,
-	};
-
 	(void)state;
-	for (unsigned int before = 0; before <= KAR_SRC_ALL; before++) {
-		for (size_t i = 0; i < 4; i++) {
-			unsigned int after = before ^ sources[i];
-			enum kar_change want = KAR_CHANGE_NONE;
+	for (unsigned int before = 0; before <= KAR_SRC_ALL; before++)
+		for (size_t i = 0; i < 4; i++)
+			for (unsigned int bits = 0; bits < 8; bits++) {
+				unsigned int after = before ^ sources[i];
+				struct kar_peer_facts f = {
+					.established = bits & 1,
+					.af_negotiated = bits & 2,
+					.route_refresh = bits & 4,
+				};
+				enum kar_action want = KAR_ACTION_NONE;
 
-			if (before == 0)
-				want = KAR_CHANGE_ENABLE;
-			else if (after == 0)
-				want = KAR_CHANGE_DISABLE;
-			assert_int_equal(kar_change(before, after), want);
-		}
-	}
+				if (before == 0 && f.established &&
+				    f.af_negotiated)
+					want = f.route_refresh
+						       ? KAR_ACTION_ROUTE_REFRESH
+						       : KAR_ACTION_SESSION_RESET;
+				else if (after == 0)
+					want = KAR_ACTION_FREE;
+				assert_int_equal(kar_decide(before, after, &f),
+						 want);
+			}
 }
 
-static void test_change_same_state_is_none(void **state)
+/* A step that changes nothing does nothing, whatever the peer. */
+static void test_decide_same_state_is_none(void **state)
 {
+	struct kar_peer_facts f = {true, true, true};
+
 	(void)state;
 	for (unsigned int s = 0; s <= KAR_SRC_ALL; s++)
-		assert_int_equal(kar_change(s, s), KAR_CHANGE_NONE);
+		assert_int_equal(kar_decide(s, s, &f), KAR_ACTION_NONE);
 }
 
-/* SPEC 1: Established, route-refresh capable -> ROUTE-REFRESH. */
+/* Established, route-refresh capable -> ROUTE-REFRESH. */
 static void test_enable_route_refresh(void **state)
 {
 	struct kar_peer_facts f = {true, true, true};
 
 	(void)state;
-	assert_int_equal(kar_enable_action(&f), KAR_ACTION_ROUTE_REFRESH);
+	assert_int_equal(kar_decide(0, KAR_SRC_PEER, &f),
+			 KAR_ACTION_ROUTE_REFRESH);
 }
 
-/* SPEC 2: Established, no route-refresh -> session reset. */
+/* Established, no route-refresh -> session reset. */
 static void test_enable_reset(void **state)
 {
 	struct kar_peer_facts f = {true, true, false};
 
 	(void)state;
-	assert_int_equal(kar_enable_action(&f), KAR_ACTION_SESSION_RESET);
+	assert_int_equal(kar_decide(0, KAR_SRC_INSTANCE, &f),
+			 KAR_ACTION_SESSION_RESET);
 }
 
-/* SPEC 4: not Established -> nothing sent, whatever the capability. */
+/* Not Established -> nothing sent, whatever the capability. */
 static void test_enable_not_established(void **state)
 {
 	struct kar_peer_facts rr = {false, false, true};
 	struct kar_peer_facts norr = {false, false, false};
 
 	(void)state;
-	assert_int_equal(kar_enable_action(&rr), KAR_ACTION_NONE);
-	assert_int_equal(kar_enable_action(&norr), KAR_ACTION_NONE);
+	assert_int_equal(kar_decide(0, KAR_SRC_GROUP, &rr), KAR_ACTION_NONE);
+	assert_int_equal(kar_decide(0, KAR_SRC_GROUP, &norr),
+			 KAR_ACTION_NONE);
 }
 
 /* An AF the session did not negotiate has no routes to ask for again. */
@@ -99,10 +116,33 @@ static void test_enable_af_not_negotiated(void **state)
 	struct kar_peer_facts f = {true, false, false};
 
 	(void)state;
-	assert_int_equal(kar_enable_action(&f), KAR_ACTION_NONE);
+	assert_int_equal(kar_decide(0, KAR_SRC_PEER, &f), KAR_ACTION_NONE);
 }
 
-/* SPEC 6: after a peer's undo, the instance-wide command is named first. */
+/* Enable while another source holds it: nothing is sent. */
+static void test_enable_already_retained(void **state)
+{
+	struct kar_peer_facts f = {true, true, false};
+
+	(void)state;
+	assert_int_equal(kar_decide(KAR_SRC_NATIVE,
+				    KAR_SRC_NATIVE | KAR_SRC_PEER, &f),
+			 KAR_ACTION_NONE);
+}
+
+/* The last source goes: freed, even for a peer that is down. */
+static void test_disable_frees(void **state)
+{
+	struct kar_peer_facts up = {true, true, true};
+	struct kar_peer_facts down = {false, false, false};
+
+	(void)state;
+	assert_int_equal(kar_decide(KAR_SRC_PEER, 0, &up), KAR_ACTION_FREE);
+	assert_int_equal(kar_decide(KAR_SRC_GROUP, 0, &down),
+			 KAR_ACTION_FREE);
+}
+
+/* After a peer's undo, the instance-wide command is named first. */
 static void test_still_held_by(void **state)
 {
 	(void)state;
@@ -115,6 +155,7 @@ static void test_still_held_by(void **state)
 	assert_int_equal(kar_still_held_by(KAR_SRC_NATIVE), KAR_SRC_NATIVE);
 }
 
+/* The names show and the JSON use. */
 static void test_names(void **state)
 {
 	(void)state;
@@ -123,13 +164,11 @@ static void test_names(void **state)
 			    "route-refresh");
 	assert_string_equal(kar_action_name(KAR_ACTION_SESSION_RESET),
 			    "session-reset");
-	assert_string_equal(kar_af_name(KAR_AF_IPV4_UNICAST), "ipv4Unicast");
-	assert_string_equal(kar_af_name(KAR_AF_IPV6_UNICAST), "ipv6Unicast");
 	assert_string_equal(kar_source_name(KAR_SRC_NATIVE),
 			    "soft-reconfiguration");
+	assert_string_equal(kar_source_name(KAR_SRC_PEER), "peer");
+	assert_string_equal(kar_source_name(KAR_SRC_GROUP), "peer-group");
 	assert_string_equal(kar_source_name(KAR_SRC_INSTANCE), "instance");
-	assert_string_equal(kar_source_name(KAR_SRC_PEER | KAR_SRC_GROUP),
-			    "unknown");
 }
 
 int main(void)
@@ -137,12 +176,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_retained_all_16),
 		cmocka_unit_test(test_retained_ignores_unknown_bits),
-		cmocka_unit_test(test_change_every_single_toggle),
-		cmocka_unit_test(test_change_same_state_is_none),
+		cmocka_unit_test(test_decide_every_toggle),
+		cmocka_unit_test(test_decide_same_state_is_none),
 		cmocka_unit_test(test_enable_route_refresh),
 		cmocka_unit_test(test_enable_reset),
 		cmocka_unit_test(test_enable_not_established),
 		cmocka_unit_test(test_enable_af_not_negotiated),
+		cmocka_unit_test(test_enable_already_retained),
+		cmocka_unit_test(test_disable_frees),
 		cmocka_unit_test(test_still_held_by),
 		cmocka_unit_test(test_names),
 	};
