@@ -38,10 +38,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def frr_block(rd, frr, order, only):
     """Every FRR scenario of one build at one N, the three retention modes
     in the given order, each on a fresh bgpd ("replay" in only: learn and
-    the replay from the stored routes, nothing else)."""
+    the replay from the stored routes, and with "rr" the same policy change
+    by ROUTE-REFRESH, nothing else)."""
     rec = {}
+    short = "replay" in only
     for mode in order:
-        if "replay" in only and mode != "keep":
+        if short and not (mode == "keep" or (mode == "none" and "rr" in only)):
             continue
         rec["learn_" + mode] = rd.learn(frr, mode)
         if mode == "keep":
@@ -53,6 +55,8 @@ def frr_block(rd, frr, order, only):
             rec["policy_stored_native"] = rd.policy("stored")
         else:
             rec["policy_rr"] = rd.policy("route-refresh")
+            if short:
+                continue
             rec["policy_reset"] = rd.policy("hard-reset")
             rec["enable_rr"] = rd.enable()
     return rec
@@ -207,7 +211,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(TOP, "bench-results"))
     ap.add_argument("--only", default="bird",
                     help="bird: with the BIRD anchor; replay: only learn "
-                    "and replay from the stored routes")
+                    "and replay from the stored routes; rr: with replay, "
+                    "also the ROUTE-REFRESH path")
     ap.add_argument("--show-peers", type=int, default=0)
     ap.add_argument("--show-reps", type=int, default=5)
     ap.add_argument("--profile", default=None, metavar="LABEL",

@@ -7,7 +7,7 @@ replay spans several slices) and r1 keeps them with keep-all-routes.  Half
 A (64.0.0.0/7) comes first in the table, half B (66.0.0.0/7) after it.
 
 Policies: P0 accepts everything; P1 denies A, P2 denies B.  P1 and P2 also
-match a 5,000-line access-list (SLOW) for every route, as long policies do:
+match a 10,000-line access-list (SLOW) for every route, as long policies do:
 that stretches a replay over seconds, so a fault lands inside it whatever
 bgpd's speed, and a replay under P1 is seen under way while b1's accepted
 count falls from N towards N/2 (its A half).
@@ -21,6 +21,7 @@ one prefix of B with a better path when a test asks for it.
 """
 
 import ipaddress
+import json
 import os
 import re
 import sys
@@ -36,7 +37,7 @@ INST = k.VRF
 RUN = "/tmp/kar-replay"
 B1, B2 = "10.0.1.11", "10.0.1.12"
 N = int(os.environ.get("KAR_REPLAY_PREFIXES", "160000"))
-SLOW_LINES = 5000
+SLOW_LINES = 10000
 HALF = {"A": int(ipaddress.IPv4Address("64.0.0.0")),
         "B": int(ipaddress.IPv4Address("66.0.0.0"))}
 
@@ -205,8 +206,15 @@ def rib_nodes(tgen):
     return int(m.group(1))
 
 
+def daemons_run(tgen):
+    """Every daemon of every router runs (what routers_have_failure()
+    checks, without its memory of earlier tests' failures)."""
+    for name, router in tgen.routers().items():
+        assert router.check_router_running() == "", name
+
+
 def alive(tgen):
-    assert not tgen.routers_have_failure()
+    daemons_run(tgen)
     assert B1 in summary(tgen)
 
 
@@ -239,14 +247,117 @@ def clear_soft_in(tgen):
     assert not out.strip(), out
 
 
-def mid_replay(tgen, what):
-    """Poll until a P0 -> P1 replay is under way: b1's accepted count has
-    left N and is still well above N/2.  Returns that count."""
-    at = k.wait_for(
-        "replay under way ({})".format(what), lambda: accepted(tgen),
-        lambda c: c is not None and N // 2 + N // 10 < c < N, timeout=60, interval=0.05)
-    k.logger.info("%s with %d of %d prefixes still accepted", what, at, N)
-    return at
+# Run inside r1: speaks bgpd's vty socket as vtysh does (a command ends
+# with NUL; an answer with three NULs and a status byte).  bgpd serves its
+# vty between two slices of a replay, so a poll over a fresh vtysh (a new
+# connection, several reads) can miss a whole replay; one connection kept
+# open sees each slice.  Types `before`, polls b1's accepted count until it
+# is in (lo, hi), types the fault (bgpd commands, or a command to a BIRD
+# control socket), then follows b1's count until it is `until` and, with
+# `prefix`, until that prefix has `paths` paths.  Prints what it saw.
+INJECT = r"""
+import json, socket, sys, time
+args = json.loads(sys.argv[1])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect("/var/run/frr/bgpd.vty")
+def cmd(line, check=True):
+    s.sendall(line.encode() + b"\0")
+    buf = b""
+    while not (len(buf) >= 4 and buf[-4:-1] == b"\0\0\0"):
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            sys.exit("bgpd closed its vty during " + line)
+        buf += chunk
+    if check and buf[-1] not in (0, 10):
+        sys.exit("%r failed: %r" % (line, buf[:-4]))
+    return buf[:-4].decode()
+def count():
+    # None once b1 or the instance is gone
+    text = cmd("show bgp vrf vpna ipv4 unicast summary json", check=False)
+    try:
+        return json.loads(text)["peers"][args["peer"]]["pfxRcd"]
+    except (ValueError, KeyError):
+        return None
+def bird(ctl, line):
+    b = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    b.connect(ctl)
+    b.recv(4096)
+    b.sendall(line.encode() + b"\n")
+    b.recv(4096)
+    b.close()
+cmd("enable")
+for line in args["before"]:
+    cmd(line)
+out = {"polls": 0}
+end = time.monotonic() + 60
+while True:
+    out["at"] = count()
+    out["polls"] += 1
+    if out["at"] is not None and args["lo"] < out["at"] < args["hi"]:
+        break
+    if time.monotonic() > end:
+        sys.exit("replay not seen under way: %s" % json.dumps(out))
+    time.sleep(0.01)
+for step in args["fault"]:
+    if step[0] == "bird":
+        bird(step[1], step[2])
+    else:
+        cmd(step[1])
+after = [out["at"]]
+end = time.monotonic() + 120
+while after[-1] != args["until"] or (
+        args.get("prefix") and "arrived" not in out):
+    if time.monotonic() > end:
+        sys.exit("not settled: %s %s" % (json.dumps(out), after[-5:]))
+    after.append(count())
+    if args.get("prefix") and "arrived" not in out:
+        paths = json.loads(cmd("show bgp vrf vpna ipv4 unicast %s json"
+                               % args["prefix"])).get("paths", [])
+        if len(paths) == args["paths"]:
+            out["arrived"] = after[-1]
+counts = [c for c in after if c is not None]
+out["min"], out["max"] = min(counts), max(counts)
+print(json.dumps(out))
+"""
+
+
+def mid_replay(tgen, what, before, fault, until, **watch):
+    """Type `before` into bgpd (what starts the P0 -> P1 replay), wait on
+    the same vty until the replay is under way (b1's accepted count has
+    left N and is still well above N/2, its A half being denied), then
+    inject the fault (steps ("bgpd", command) or ("bird", name, command))
+    and follow b1's accepted count until it is `until`.  Returns what the
+    injector saw: the count when the fault came ("at"), the least and most
+    since ("min", "max")."""
+    fault = [("bird", "{}/{}.ctl".format(RUN, f[1]), f[2]) if f[0] == "bird" else f
+             for f in fault]
+    args = dict(watch, peer=B1, lo=N // 2 + N // 10, hi=N, before=before,
+                fault=fault, until=until)
+    with open(RUN + "/inject.py", "w") as f:
+        f.write(INJECT)
+    out = r1(tgen).run("/usr/bin/python3 {}/inject.py '{}' 2>&1".format(
+        RUN, json.dumps(args)))
+    try:
+        seen = json.loads(out)
+    except ValueError:
+        raise AssertionError("{}: {}".format(what, out.strip()))
+    k.logger.info("%s with %d of %d prefixes accepted: %s", what, seen["at"], N, seen)
+    return seen
+
+
+CLEAR = "clear bgp vrf vpna ipv4 unicast {} soft in".format(B1)
+
+
+def in_config(lines):
+    return ["configure terminal"] + list(lines) + ["end"]
+
+
+def to_bgpd(lines):
+    return [("bgpd", line) for line in lines]
+
+
+def in_bgp(*lines):
+    return to_bgpd(in_config(["router bgp 100 vrf vpna"] + list(lines)))
 
 
 def applied(tgen, policy, timeout=180):
@@ -255,7 +366,10 @@ def applied(tgen, policy, timeout=180):
     k.wait_for("b1 Established", lambda: session(tgen, B1)["state"], "Established", 90)
     k.wait_for("accepted = {}".format(policy), lambda: accepted(tgen),
                len(POLICY[policy]), timeout)
-    assert difference(prefixes(tgen, "routes"), POLICY[policy]) == ""
+    # The count alone does not tell P1 from P2.
+    k.wait_for("Loc-RIB = {}(sent)".format(policy),
+               lambda: difference(prefixes(tgen, "routes"), POLICY[policy]), "",
+               60, interval=2)
     assert difference(prefixes(tgen, "received-routes"), SENT) == ""
     alive(tgen)
 
@@ -275,38 +389,35 @@ def test_second_clear_mid_replay(tgen):
     replay runs: the second starts over from the table's top, so every
     prefix ends under the second policy."""
     set_policy(tgen, "P1")
-    clear_soft_in(tgen)
-    mid_replay(tgen, "second clear")
-    set_policy(tgen, "P2")
-    clear_soft_in(tgen)
+    seen = mid_replay(tgen, "second clear", [CLEAR],
+                      to_bgpd(in_config(policy_lines("P2")) + [CLEAR]), len(A))
     applied(tgen, "P2")
+    # The second replay began inside the first one's half A.
+    assert seen["min"] > N // 2
 
 
 def test_same_clear_twice_mid_replay(tgen):
     "The same `clear ... soft in` typed twice while the replay runs."
     set_policy(tgen, "P1")
-    clear_soft_in(tgen)
-    mid_replay(tgen, "same clear again")
-    clear_soft_in(tgen)
+    mid_replay(tgen, "same clear again", [CLEAR], to_bgpd([CLEAR]), len(B))
     applied(tgen, "P1")
 
 
 def test_route_map_edit_mid_replay(tgen):
     """A route-map edit re-applies itself after the delay timer (1 s): the
     second edit lands while the replay of the first runs."""
-    set_policy(tgen, "P1", delay=1)
-    mid_replay(tgen, "route-map edited")
-    set_policy(tgen, "P2", delay=1)
+    edit = ["bgp route-map delay-timer 1"]
+    seen = mid_replay(tgen, "route-map edited", in_config(edit + policy_lines("P1")),
+                      to_bgpd(in_config(edit + policy_lines("P2"))), len(A))
     applied(tgen, "P2")
+    # The re-applied P2 replay began inside P1's half A.
+    assert seen["min"] > N // 2
 
 
 def test_peer_down_mid_replay(tgen):
     "b1's session goes down while the replay runs, then comes back."
     set_policy(tgen, "P1")
-    clear_soft_in(tgen)
-    mid_replay(tgen, "b1 shut down")
-    config(tgen, "router bgp 100 vrf vpna", "neighbor {} shutdown".format(B1))
-    k.wait_for("b1 down", lambda: session(tgen, B1)["state"], lambda s: s != "Established")
+    mid_replay(tgen, "b1 shut down", [CLEAR], in_bgp("neighbor {} shutdown".format(B1)), 0)
     alive(tgen)
     config(tgen, "router bgp 100 vrf vpna", "no neighbor {} shutdown".format(B1))
     applied(tgen, "P1")
@@ -315,9 +426,7 @@ def test_peer_down_mid_replay(tgen):
 def test_peer_deleted_mid_replay(tgen):
     "b1 is deleted while the replay runs, then configured again."
     set_policy(tgen, "P1")
-    clear_soft_in(tgen)
-    mid_replay(tgen, "b1 deleted")
-    config(tgen, "router bgp 100 vrf vpna", "no neighbor {}".format(B1))
+    mid_replay(tgen, "b1 deleted", [CLEAR], in_bgp("no neighbor {}".format(B1)), None)
     k.wait_for("b1 gone", lambda: accepted(tgen), None)
     alive_without_b1(tgen)
     config(tgen, "router bgp 100 vrf vpna", *neighbor_lines()[:2] + [
@@ -330,12 +439,11 @@ def test_peer_deleted_mid_replay(tgen):
 def test_instance_deleted_mid_replay(tgen):
     "The whole instance is deleted while the replay runs, then configured again."
     set_policy(tgen, "P1")
-    clear_soft_in(tgen)
-    mid_replay(tgen, "instance deleted")
-    config(tgen, "no router bgp 100 vrf vpna")
+    mid_replay(tgen, "instance deleted", [CLEAR],
+               to_bgpd(in_config(["no router bgp 100 vrf vpna"])), None)
     k.wait_for("instance gone", lambda: "vpna" in k.show_json(
         r1(tgen), "show bgp vrf all summary json"), False)
-    assert not tgen.routers_have_failure()
+    daemons_run(tgen)
     config(tgen, "router bgp 100 vrf vpna", *neighbor_lines())
     k.wait_for("b2 Established", lambda: session(tgen, B2)["state"], "Established", 90)
     applied(tgen, "P1")
@@ -346,17 +454,12 @@ def test_update_of_other_peer_mid_replay(tgen):
     replay runs: bgpd must select it, though the replay will find b1's
     own path for that prefix unchanged."""
     set_policy(tgen, "P1")
-    clear_soft_in(tgen)
-    mid_replay(tgen, "b2 announces {}".format(LATE))
-    birdc(tgen, "b2", "enable s2")
     try:
-        k.wait_for("b2's path received", lambda: len(paths(tgen, LATE)), 2, 30,
-                   interval=0.05)
-        at = accepted(tgen)
-        k.logger.info("b2's path arrived with %d of %d accepted", at, N)
+        seen = mid_replay(tgen, "b2 announces {}".format(LATE), [CLEAR],
+                          [("bird", "b2", "enable s2")], len(B), prefix=LATE, paths=2)
         # Only an update that arrives before the replay reaches LATE tests
         # anything: the replay was still in half A.
-        assert at > N // 2, "b2's path came after the replay's half A"
+        assert seen["arrived"] > N // 2, "b2's path came after the replay's half A"
         applied(tgen, "P1")
         best = [p for p in paths(tgen, LATE) if p.get("bestpath", {}).get("overall")]
         assert [p["peer"]["peerId"] for p in best] == [B2]
@@ -394,7 +497,7 @@ def paths(tgen, prefix):
 
 
 def alive_without_b1(tgen):
-    assert not tgen.routers_have_failure()
+    daemons_run(tgen)
     assert B2 in summary(tgen)
 
 
