@@ -1,54 +1,59 @@
 #!/usr/bin/env bash
-# README's benchmark command: scripts/bench.sh [N ...]   (default 100000 1000000)
+# README's benchmark command: scripts/bench.sh [N ...]
+# (default N = 250000 500000 1000000)
 #
-# Builds what is missing, installs what the benchmark needs from Debian
-# (bird2, python3-matplotlib, linux-perf), then runs bench/bench_kar.py: FRR's
-# zebra and bgpd -M keep_all_routes in network namespace kbr1 (VRF kbvpna is
-# a netns), BIRD 2 in kbpeer sending N prefixes.  Results (markdown, JSON,
-# PNG, perf reports) go to bench-results/ (git-ignored).  Every namespace and
-# process it starts is named kb* and removed at the end, also on error.
+# Builds the Debian packages of every FRR line the project carries (those
+# with a series under patches/, or KAR_LINE) where missing, installs what
+# the benchmark needs from Debian (bird2, python3-matplotlib, linux-perf),
+# then runs bench/bench_kar.py on the unpacked packages: zebra and bgpd -M
+# keep_all_routes of each line, BIRD 2 sending N prefixes, and BIRD 2 as
+# the anchor receiving them.  Every scenario alternates inside each run.
+# Results (markdown, JSON, PNG) go to bench-results/ (git-ignored).  Every
+# namespace and process it starts is named kb* and removed at the end, also
+# on error.  It starts daemons: on a shared machine run it under the same
+# lock as the topotests (flock /tmp/kar-topotest.lock scripts/bench.sh).
 #
-#   KAR_BENCH_RUNS=3        runs per scenario (median reported)
-#   KAR_BENCH_PROFILE=0     skip the perf profile of the largest N
+#   KAR_BENCH_RUNS=5         runs (the report's medians and ranges)
+#   KAR_BENCH_SHOW_PEERS=8   retained peers for the `show ... keep-all-routes`
+#                            timing at the largest N (0: skip it)
+#   KAR_BENCH_FRR="LABEL=ROOT[,LIBDIR] ..."   more FRR builds to compare
+#                            (unpacked like build/frr-LINE/root)
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-. "$top/scripts/lib.sh"
+[[ $(id -u) -eq 0 ]] || kar_die "must run as root"
 
-[[ $(id -u) -eq 0 ]] || { echo "bench: must run as root" >&2; exit 1; }
-
-bdir=$(kar_build_dir)
-if [[ ! -x $bdir/install/sbin/bgpd || ! -x $bdir/install/sbin/zebra ||
-	! -f $bdir/install/lib/frr/modules/bgpd_keep_all_routes.so ]]; then
-	bash "$top/scripts/build.sh"
-fi
-# users frr/frrvty and the host packages, as for the tests (idempotent)
-bash "$top/scripts/setup-host.sh"
-
-# What only the benchmark needs, installed the way setup-host.sh installs.
-export DEBIAN_FRONTEND=noninteractive
-need=()
-for pkg in bird2 python3-matplotlib linux-perf; do
-	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
-		need+=("$pkg")
+lines=()
+for line in ${KAR_LINE:-${KAR_LINES[*]}}; do
+	kar_check_line "$line"
+	[[ -f $kar_top/patches/frr-$line/series ]] && lines+=("$line")
 done
+((${#lines[@]})) || kar_die "no FRR line to benchmark"
+bash "$kar_top/scripts/build.sh" "${lines[@]}"
+
+mapfile -t need < <(kar_missing_pkgs bird2 python3-matplotlib linux-perf)
 if ((${#need[@]})); then
 	apt-get update -q
-	apt-get install -y -q --no-install-recommends "${need[@]}"
-	if [[ " ${need[*]} " == *" bird2 "* ]]; then
-		# Debian's bird2 starts a system daemon we do not want.
-		systemctl disable --now bird >/dev/null 2>&1 || true
-	fi
+	kar_apt_install "${need[@]}"
 fi
 
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+frr=()
+for line in "${lines[@]}"; do
+	spec="$line=$(kar_line_root "$line")"
+	[[ $line == 8.4 ]] || spec+=",$kar_top/build/libyang/root/usr/lib/$multiarch"
+	frr+=(--frr "FRR $spec")
+done
+for spec in ${KAR_BENCH_FRR:-}; do
+	frr+=(--frr "$spec")
+done
+
 py=/usr/bin/python3
-trap '"$py" "$top/bench/bench_kar.py" --cleanup || true' EXIT
+trap '"$py" "$kar_top/bench/bench_kar.py" --cleanup || true' EXIT
 trap 'exit 130' INT TERM
 
-args=(--runs "${KAR_BENCH_RUNS:-3}" --out "$top/bench-results" --frr "$bdir/install")
-[[ ${KAR_BENCH_PROFILE:-1} == 0 ]] || args+=(--profile)
-(($# > 0)) || set -- 100000 1000000
-
+(($# > 0)) || set -- 250000 500000 1000000
 start=$(date +%s)
-"$py" "$top/bench/bench_kar.py" "${args[@]}" "$@"
-echo "== benchmark finished in $(($(date +%s) - start)) s; results in $top/bench-results/"
+"$py" "$kar_top/bench/bench_kar.py" "${frr[@]}" --runs "${KAR_BENCH_RUNS:-5}" \
+	--show-peers "${KAR_BENCH_SHOW_PEERS:-8}" --out "$kar_top/bench-results" "$@"
+kar_log "benchmark finished in $(($(date +%s) - start)) s; results in $kar_top/bench-results/"

@@ -1,0 +1,313 @@
+"""The benchmark's topology: plain network namespaces, FRR from a packaged
+root, and BIRD 2 both as the peer that sends N prefixes and as the anchor
+that receives them.  Every name starts with "kb", so it never meets the
+topotests' names.
+
+    netns kbr1    zebra --vrfwnetns, bgpd -n -M keep_all_routes
+                  (router bgp 100 vrf kbvpna; -n: no FIB installation, so
+                  the figures are bgpd's own work)
+    netns kbvpna  VRF kbvpna of r1: veth kbv0 10.77.0.1/24
+    netns kbpeer  BIRD 2 "sender": veth kbv1 10.77.0.2/24 (and .3-.9 for
+                  more FRR peers), veth kbw0 10.78.0.2/24; exports N static
+                  /24 prefixes over iBGP (AS 100) to FRR and to the receiver
+    netns kbrx    BIRD 2 "receiver" (the anchor): veth kbw1 10.78.0.1/24,
+                  `import table on`, the same import policy as FRR's
+"""
+
+import os
+import shutil
+import time
+
+from kb_proc import (Birdc, Vty, alive, cleanup, cpu_ns, read_pid, sh,
+                     start_daemon, stop_pid)
+
+NS_R1, NS_VRF, NS_PEER, NS_RX = "kbr1", "kbvpna", "kbpeer", "kbrx"
+NAMESPACES = (NS_R1, NS_VRF, NS_PEER, NS_RX)
+VRF = NS_VRF
+R1_ADDR, RX_ADDR, RXPEER_ADDR = "10.77.0.1", "10.78.0.1", "10.78.0.2"
+MAX_PEERS = 8
+PEER_ADDRS = ["10.77.0.%d" % (2 + i) for i in range(MAX_PEERS)]
+PEER_ADDR = PEER_ADDRS[0]
+AS = 100
+FRR_RUN = "/var/run/frr-kb"
+BIRD_RUN = "/run/kb-bird"
+RUN_DIRS = (FRR_RUN, BIRD_RUN)
+ZSERV = FRR_RUN + "/zserv.api"
+MULTIARCH = "x86_64-linux-gnu"
+
+# Prefix i is a /24: even i in 64.0.0.0/5, odd i in 96.0.0.0/5, so that the
+# "deny half" policy is two prefix-list lines and denies floor(N/2) prefixes.
+HALF_BASE = (64 << 24, 96 << 24)
+MAX_N = 2 * (1 << 19)
+
+FRR_POLICY = """\
+bgp route-map delay-timer 0
+!
+ip prefix-list KB-HALF seq 5 deny 96.0.0.0/5 le 32
+ip prefix-list KB-HALF seq 10 permit 0.0.0.0/0 le 32
+!
+route-map IMPORT permit 10
+exit
+!"""
+
+BIRD_FILTERS = {
+    False: "filter kb_import { accept; }",
+    True: "filter kb_import { if net ~ [ 96.0.0.0/5+ ] then reject; accept; }",
+}
+
+
+def prefix(i):
+    a = HALF_BASE[i & 1] + ((i >> 1) << 8)
+    return "%d.%d.%d.0/24" % (a >> 24, (a >> 16) & 255, (a >> 8) & 255)
+
+
+class Frr:
+    """One FRR build, unpacked from its packages (dpkg -x) into root."""
+
+    def __init__(self, label, root, libdirs=()):
+        self.label = label
+        self.root = os.path.abspath(root)
+        self.sbin = os.path.join(self.root, "usr/lib/frr")
+        self.moduledir = os.path.join(self.root, "usr/lib", MULTIARCH,
+                                      "frr/modules")
+        libs = [os.path.join(self.root, "usr/lib", MULTIARCH, "frr")]
+        self.env = dict(os.environ,
+                        LD_LIBRARY_PATH=":".join(libs + list(libdirs)))
+        for daemon in ("bgpd", "zebra"):
+            if not os.access(os.path.join(self.sbin, daemon), os.X_OK):
+                raise SystemExit("bench: no %s in %s" % (daemon, self.sbin))
+
+    def describe(self):
+        bgpd = os.path.join(self.sbin, "bgpd")
+        return {"label": self.label, "root": self.root,
+                "bgpd_mtime": time.strftime(
+                    "%Y-%m-%dT%H:%M:%S",
+                    time.localtime(os.path.getmtime(bgpd)))}
+
+
+class Topology:
+    def __init__(self, out):
+        self.daemon_log = os.path.join(out, "daemons.log")
+        self.frr = None              # the FRR build zebra/bgpd run from
+        self.zebra_pid = self.bgpd_pid = None
+        self.sender_pid = self.rx_pid = None
+        self.vty = None
+        self.retired_s = 0.0         # CPU of our daemons that have ended
+
+    # -- namespaces ------------------------------------------------------
+
+    def setup(self):
+        cleanup(NAMESPACES, RUN_DIRS)
+        for ns in NAMESPACES:
+            sh(["ip", "netns", "add", ns])
+            sh(["ip", "-n", ns, "link", "set", "lo", "up"])
+        for a, b, ns_a, ns_b in (("kbv0", "kbv1", NS_VRF, NS_PEER),
+                                 ("kbw0", "kbw1", NS_PEER, NS_RX)):
+            sh(["ip", "-n", ns_a, "link", "add", a, "type", "veth",
+                "peer", "name", b, "netns", ns_b])
+        addrs = [(NS_VRF, "kbv0", R1_ADDR)]
+        addrs += [(NS_PEER, "kbv1", a) for a in PEER_ADDRS]
+        addrs += [(NS_PEER, "kbw0", RXPEER_ADDR), (NS_RX, "kbw1", RX_ADDR)]
+        for ns, dev, addr in addrs:
+            sh(["ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev])
+        for ns, dev in ((NS_VRF, "kbv0"), (NS_PEER, "kbv1"),
+                        (NS_PEER, "kbw0"), (NS_RX, "kbw1")):
+            sh(["ip", "-n", ns, "link", "set", dev, "up"])
+        for d in RUN_DIRS:
+            os.makedirs(d, exist_ok=True)
+        shutil.chown(FRR_RUN, "frr", "frr")
+
+    def teardown(self):
+        self.stop_frr()
+        self.stop_bird()
+        cleanup(NAMESPACES, RUN_DIRS)
+
+    def own_cpu_s(self):
+        """CPU used so far by every daemon the bench started."""
+        live = 0
+        for pid in (self.zebra_pid, self.bgpd_pid, self.sender_pid,
+                    self.rx_pid):
+            if pid and alive(pid):
+                live += cpu_ns(pid)
+        return self.retired_s + live / 1e9
+
+    def _stop(self, pid):
+        if pid and alive(pid):
+            self.retired_s += cpu_ns(pid) / 1e9
+            stop_pid(pid)
+
+    # -- FRR -------------------------------------------------------------
+
+    def start_zebra(self, frr):
+        self.stop_frr()
+        conf = FRR_RUN + "/zebra.conf"
+        with open(conf, "w") as f:
+            f.write("hostname kbr1\n")
+        shutil.chown(conf, "frr", "frr")
+        start_daemon(["ip", "netns", "exec", NS_R1, frr.sbin + "/zebra",
+                      "-d", "--vrfwnetns", "-u", "frr", "-g", "frr", "-P",
+                      "0", "-f", conf, "-i", FRR_RUN + "/zebra.pid", "-z",
+                      ZSERV, "--vty_socket", FRR_RUN,
+                      "--log", "file:" + FRR_RUN + "/zebra.log"],
+                     self.daemon_log, frr.env)
+        self.zebra_pid = read_pid(FRR_RUN + "/zebra.pid")
+        self.frr = frr
+
+    def bgpd_conf(self, mode, shutdown, peers):
+        lines = ["hostname kbr1", FRR_POLICY,
+                 "router bgp %d vrf %s" % (AS, VRF),
+                 " bgp router-id " + R1_ADDR,
+                 " no bgp ebgp-requires-policy",
+                 " no bgp network import-check"]
+        for addr in PEER_ADDRS[:peers]:
+            lines += [" neighbor %s remote-as %d" % (addr, AS),
+                      " neighbor %s timers connect 1" % addr]
+            if shutdown:
+                lines.append(" neighbor %s shutdown" % addr)
+        lines.append(" address-family ipv4 unicast")
+        for addr in PEER_ADDRS[:peers]:
+            lines.append("  neighbor %s route-map IMPORT in" % addr)
+            if mode == "soft":
+                lines.append("  neighbor %s soft-reconfiguration inbound"
+                             % addr)
+            elif mode == "keep":
+                lines.append("  peer %s keep-all-routes" % addr)
+        lines += [" exit-address-family", "exit", ""]
+        return "\n".join(lines)
+
+    def start_bgpd(self, frr, mode, shutdown, peers=1):
+        """A fresh bgpd of build frr (and its zebra) in retention mode
+        none, soft (native soft-reconfiguration inbound) or keep."""
+        if self.frr is not frr or not alive(self.zebra_pid):
+            self.start_zebra(frr)
+        self.stop_bgpd()
+        conf = FRR_RUN + "/bgpd.conf"
+        with open(conf, "w") as f:
+            f.write(self.bgpd_conf(mode, shutdown, peers))
+        shutil.chown(conf, "frr", "frr")
+        try:
+            os.unlink(FRR_RUN + "/bgpd.pid")
+        except FileNotFoundError:
+            pass
+        start_daemon(["ip", "netns", "exec", NS_R1, frr.sbin + "/bgpd",
+                      "-d", "-n", "-u", "frr", "-g", "frr", "-P", "0",
+                      "-M", "keep_all_routes", "--moduledir", frr.moduledir,
+                      "-f", conf, "-i", FRR_RUN + "/bgpd.pid", "-z", ZSERV,
+                      "--vty_socket", FRR_RUN,
+                      "--log", "file:" + FRR_RUN + "/bgpd.log"],
+                     self.daemon_log, frr.env)
+        self.bgpd_pid = read_pid(FRR_RUN + "/bgpd.pid")
+        end = time.monotonic() + 30
+        while True:
+            try:
+                self.vty = Vty(FRR_RUN + "/bgpd.vty")
+                j = self.vty.json("show bgp vrf %s ipv4 unicast summary json"
+                                  % VRF)
+                if PEER_ADDR in (j.get("peers") or {}):
+                    return
+                self.vty.close()
+            except (OSError, RuntimeError, ValueError):
+                pass
+            if time.monotonic() > end:
+                raise RuntimeError("bgpd did not come up (vrf %s)" % VRF)
+            time.sleep(0.1)
+
+    def stop_bgpd(self):
+        if self.vty:
+            self.vty.close()
+            self.vty = None
+        self._stop(self.bgpd_pid)
+        self.bgpd_pid = None
+
+    def stop_frr(self):
+        self.stop_bgpd()
+        self._stop(self.zebra_pid)
+        self.zebra_pid = None
+        self.frr = None
+
+    # -- BIRD ------------------------------------------------------------
+
+    def write_sender_conf(self, n, rr, peers):
+        routes = BIRD_RUN + "/routes-%d.conf" % n
+        if not os.path.exists(routes):
+            with open(routes + ".tmp", "w") as f:
+                f.write("protocol static kbs {\n ipv4;\n")
+                f.writelines(" route %s blackhole;\n" % prefix(i)
+                             for i in range(n))
+                f.write("}\n")
+            os.rename(routes + ".tmp", routes)
+        conf = ["router id %s;" % PEER_ADDR,
+                'log "%s/sender.log" { warning, error, fatal };' % BIRD_RUN,
+                "# BIRD 2.0 may leave its last queued TX event until the",
+                "# next wake-up of its event loop (poll timeout 3 s); a 1 s",
+                "# device scan bounds that stall.",
+                "protocol device { scan time 1; }",
+                'include "%s";' % routes]
+        sessions = [("kbr1_%d" % i, PEER_ADDRS[i], R1_ADDR, rr)
+                    for i in range(peers)]
+        sessions.append(("kbrx", RXPEER_ADDR, RX_ADDR, True))
+        for name, local, neigh, with_rr in sessions:
+            conf += ["protocol bgp %s {" % name,
+                     "  local %s as %d;" % (local, AS),
+                     "  neighbor %s as %d;" % (neigh, AS),
+                     "  direct; hold time 240; connect retry time 1;",
+                     "  connect delay time 1; error wait time 1, 2;",
+                     "" if with_rr else "  enable route refresh off;",
+                     "  ipv4 { import none; export all; next hop self; };",
+                     "}"]
+        path = BIRD_RUN + "/sender.conf"
+        with open(path, "w") as f:
+            f.write("\n".join(conf) + "\n")
+        return path
+
+    def write_rx_conf(self, half):
+        path = BIRD_RUN + "/rx-%s.conf" % ("half" if half else "all")
+        with open(path, "w") as f:
+            f.write("\n".join([
+                "router id %s;" % RX_ADDR,
+                'log "%s/rx.log" { warning, error, fatal };' % BIRD_RUN,
+                "protocol device { scan time 1; }",
+                BIRD_FILTERS[half],
+                "protocol bgp kbrx {",
+                "  local %s as %d;" % (RX_ADDR, AS),
+                "  neighbor %s as %d;" % (RXPEER_ADDR, AS),
+                "  direct; hold time 240; connect retry time 1;",
+                "  connect delay time 1; error wait time 1, 2;",
+                "  ipv4 { import table on; import filter kb_import;",
+                "         export none; };",
+                "}", ""]))
+        return path
+
+    def start_sender(self, n, rr=True, peers=1):
+        self._stop(self.sender_pid)
+        conf = self.write_sender_conf(n, rr, peers)
+        start_daemon(["ip", "netns", "exec", NS_PEER, "bird", "-c", conf,
+                      "-s", BIRD_RUN + "/sender.ctl",
+                      "-P", BIRD_RUN + "/sender.pid"], self.daemon_log)
+        self.sender_pid = read_pid(BIRD_RUN + "/sender.pid")
+        self.sender = (n, rr, peers)
+
+    def reconfigure_sender(self, n, rr, peers):
+        """Same routes, other sessions: BIRD restarts only the sessions
+        whose options changed."""
+        conf = self.write_sender_conf(n, rr, peers)
+        c = Birdc(BIRD_RUN + "/sender.ctl")
+        try:
+            c.cmd('configure "%s"' % conf)
+        finally:
+            c.close()
+        self.sender = (n, rr, peers)
+
+    def start_rx(self):
+        self._stop(self.rx_pid)
+        conf = self.write_rx_conf(False)
+        self.write_rx_conf(True)
+        start_daemon(["ip", "netns", "exec", NS_RX, "bird", "-c", conf,
+                      "-s", BIRD_RUN + "/rx.ctl", "-P", BIRD_RUN + "/rx.pid"],
+                     self.daemon_log)
+        self.rx_pid = read_pid(BIRD_RUN + "/rx.pid")
+
+    def stop_bird(self):
+        self._stop(self.rx_pid)
+        self._stop(self.sender_pid)
+        self.rx_pid = self.sender_pid = None
