@@ -9,19 +9,19 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 lines=$(kar_lines_from)
-bash "$kar_top/scripts/build.sh" $lines
-
 failed=()
 summary=()
 step() { # step NAME COMMAND...: run, time and record one part
 	local name=$1 start=$SECONDS rc=0
 	shift
-	echo "== $name"
+	echo "== $name ($(date -u +%H:%M:%S))"
 	"$@" || rc=$?
 	summary+=("$(printf '%-34s %s  %4d s' "$name" "$( ((rc)) && echo FAIL || echo ok)" $((SECONDS - start)))")
 	((rc == 0)) || failed+=("$name")
 }
 
+step "build, FRR $lines" bash "$kar_top/scripts/build.sh" $lines
+((${#failed[@]} == 0)) || { printf '%s\n' "${summary[@]}"; exit 1; }
 step "unit tests" make -C "$kar_top/tests/unit" -s check
 for line in $lines; do
 	step "topotests, FRR $line" bash "$kar_top/scripts/topotests.sh" "$line" "$@"
