@@ -274,6 +274,15 @@ def vtysh(router, *cmds):
     return router.run("vtysh " + args + " 2>&1")
 
 
+def difference(got, want):
+    """"" when got == want, else counts and a few examples each way."""
+    missing, extra = sorted(want - got), sorted(got - want)
+    if not missing and not extra:
+        return ""
+    return "{} missing (e.g. {}), {} extra (e.g. {})".format(
+        len(missing), missing[:3], len(extra), extra[:3])
+
+
 def write_file(host, path, text):
     """Write a file as host sees it (a router has its own /etc/frr), of
     any size: the text goes through the command's standard input."""

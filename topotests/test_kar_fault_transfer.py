@@ -138,8 +138,8 @@ def all_stored_and_policy(tgen):
     k.wait_for("b1 Established", lambda: session(tgen)["state"], "Established", 90)
     k.wait_for("all stored", lambda: stored_count(tgen), N, 180)
     k.wait_for("policy applied", lambda: accepted_count(tgen), len(ACCEPTED), 60)
-    assert difference(received(tgen), SENT) == ""
-    assert difference(loc_rib(tgen), ACCEPTED) == ""
+    assert k.difference(received(tgen), SENT) == ""
+    assert k.difference(loc_rib(tgen), ACCEPTED) == ""
     assert k.adj_in_entries(tgen) == N
 
 
@@ -204,15 +204,6 @@ def test_enable_mid_transfer(tgen):
     assert k.adj_in_entries(tgen) == 0
 
 
-def difference(got, want):
-    """"" when got == want, else counts and a few examples each way."""
-    missing, extra = sorted(want - got), sorted(got - want)
-    if not missing and not extra:
-        return ""
-    return "{} missing (e.g. {}), {} extra (e.g. {})".format(
-        len(missing), missing[:3], len(extra), extra[:3])
-
-
 def write_routes(b1, prefixes):
     routes = "".join(" route {} blackhole;\n".format(p) for p in sorted(prefixes))
     k.write_file(b1, RUN + "/routes.conf", "protocol static s4 {\n ipv4;\n" + routes + "}")
@@ -237,9 +228,9 @@ def test_withdraw_while_refresh_answer_under_way(tgen):
         b1.run("birdc -s {}/bird.ctl configure".format(RUN))
         k.logger.info("b1 withdrew %d routes with %d of %d re-sent", len(removed), at, N)
         k.wait_for("stored", lambda: stored_count(tgen), len(kept), 180)
-        assert difference(received(tgen), kept) == ""
+        assert k.difference(received(tgen), kept) == ""
         k.wait_for("Loc-RIB = accepted and not withdrawn",
-                   lambda: difference(loc_rib(tgen), ACCEPTED - removed), "", 60)
+                   lambda: k.difference(loc_rib(tgen), ACCEPTED - removed), "", 60)
         k.assert_bgpd_alive(tgen)
         after = session(tgen)
         assert after["dropped"] == before["dropped"]

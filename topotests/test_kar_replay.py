@@ -190,15 +190,6 @@ def prefixes(tgen, what):
     return set(data[key])
 
 
-def difference(got, want):
-    """"" when got == want, else counts and a few examples each way."""
-    missing, extra = sorted(want - got), sorted(got - want)
-    if not missing and not extra:
-        return ""
-    return "{} missing (e.g. {}), {} extra (e.g. {})".format(
-        len(missing), missing[:3], len(extra), extra[:3])
-
-
 def rib_nodes(tgen):
     out = r1(tgen).vtysh_cmd("show bgp memory")
     m = re.search(r"^(\d+) RIB nodes", out, re.M)
@@ -368,9 +359,9 @@ def applied(tgen, policy, timeout=180):
                len(POLICY[policy]), timeout)
     # The count alone does not tell P1 from P2.
     k.wait_for("Loc-RIB = {}(sent)".format(policy),
-               lambda: difference(prefixes(tgen, "routes"), POLICY[policy]), "",
+               lambda: k.difference(prefixes(tgen, "routes"), POLICY[policy]), "",
                60, interval=2)
-    assert difference(prefixes(tgen, "received-routes"), SENT) == ""
+    assert k.difference(prefixes(tgen, "received-routes"), SENT) == ""
     alive(tgen)
 
 
