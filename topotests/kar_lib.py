@@ -283,6 +283,27 @@ def difference(got, want):
         len(missing), missing[:3], len(extra), extra[:3])
 
 
+def bird_sender_conf(addr, asn, log, extra):
+    """BIRD 2 at addr (AS asn) announcing what `extra` defines to r1
+    (10.0.1.1, AS 100), logging problems to `log`."""
+    return """router id {addr};
+log "{log}" {{ warning, error, fatal }};
+# BIRD 2.0 may leave its last queued TX event until the next wake-up of its
+# event loop; a 1 s device scan bounds that stall.
+protocol device {{ scan time 1; }}
+{extra}
+protocol bgp r1 {{
+  local {addr} as {asn};
+  neighbor 10.0.1.1 as 100;
+  hold time 240;
+  connect retry time 1;
+  connect delay time 1;
+  error wait time 1, 2;
+  ipv4 {{ import none; export all; next hop self; }};
+}}
+""".format(addr=addr, asn=asn, log=log, extra=extra)
+
+
 def write_file(host, path, text):
     """Write a file as host sees it (a router has its own /etc/frr), of
     any size: the text goes through the command's standard input."""

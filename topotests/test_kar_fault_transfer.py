@@ -48,22 +48,8 @@ def build_topo(tgen):
 
 
 def bird_conf():
-    return """router id {b1};
-log "{run}/bird.log" {{ warning, error, fatal }};
-# BIRD 2.0 may leave its last queued TX event until the next wake-up of its
-# event loop; a 1 s device scan bounds that stall.
-protocol device {{ scan time 1; }}
-include "{run}/routes.conf";
-protocol bgp r1 {{
-  local {b1} as 65011;
-  neighbor 10.0.1.1 as 100;
-  hold time 240;
-  connect retry time 1;
-  connect delay time 1;
-  error wait time 1, 2;
-  ipv4 {{ import none; export all; next hop self; }};
-}}
-""".format(b1=B1, run=RUN)
+    return k.bird_sender_conf(B1, 65011, RUN + "/bird.log",
+                              'include "{}/routes.conf";'.format(RUN))
 
 
 @pytest.fixture(scope="module")

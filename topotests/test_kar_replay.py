@@ -103,22 +103,7 @@ def r1_conf():
 
 
 def bird_conf(addr, asn, extra):
-    return """router id {addr};
-log "{run}/bird-{asn}.log" {{ warning, error, fatal }};
-# BIRD 2.0 may leave its last queued TX event until the next wake-up of its
-# event loop; a 1 s device scan bounds that stall.
-protocol device {{ scan time 1; }}
-{extra}
-protocol bgp r1 {{
-  local {addr} as {asn};
-  neighbor 10.0.1.1 as 100;
-  hold time 240;
-  connect retry time 1;
-  connect delay time 1;
-  error wait time 1, 2;
-  ipv4 {{ import none; export all; next hop self; }};
-}}
-""".format(addr=addr, asn=asn, run=RUN, extra=extra)
+    return k.bird_sender_conf(addr, asn, "{}/bird-{}.log".format(RUN, asn), extra)
 
 
 def build_topo(tgen):
