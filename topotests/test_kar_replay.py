@@ -23,7 +23,6 @@ one prefix of B with a better path when a test asks for it.
 import ipaddress
 import json
 import os
-import re
 import sys
 
 import pytest
@@ -176,10 +175,7 @@ def prefixes(tgen, what):
 
 
 def rib_nodes(tgen):
-    out = r1(tgen).vtysh_cmd("show bgp memory")
-    m = re.search(r"^(\d+) RIB nodes", out, re.M)
-    assert m, "not an answer of show bgp memory: {!r}".format(out[:300])
-    return int(m.group(1))
+    return k.bgp_memory(tgen)["RIB nodes"]
 
 
 def daemons_run(tgen):
