@@ -338,8 +338,9 @@ def show_json(router, cmd):
 def assert_bgpd_alive(tgen, name="r1"):
     """Every daemon of every router still runs (the topotest library's own
     check, which reads each daemon's answer to `show logging`), and the
-    router's bgpd answers a command that only bgpd answers.  vtysh answers
-    `show version` itself: that proves nothing about bgpd."""
+    router's bgpd answers a command that only bgpd answers.  vtysh prints
+    its own version without asking any daemon: that proves nothing about
+    bgpd."""
     assert not tgen.routers_have_failure(), "daemons not running: {}".format(tgen.errors)
     # bgpd prints JSON even with no instance ({}); vtysh prints nothing
     # when bgpd does not answer.
