@@ -7,10 +7,20 @@ replay spans several slices) and r1 keeps them with keep-all-routes.  Half
 A (64.0.0.0/7) comes first in the table, half B (66.0.0.0/7) after it.
 
 Policies: P0 accepts everything; P1 denies A, P2 denies B.  P1 and P2 also
-match a 10,000-line access-list (SLOW) for every route, as long policies do:
-that stretches a replay over seconds, so a fault lands inside it whatever
-bgpd's speed, and a replay under P1 is seen under way while b1's accepted
-count falls from N towards N/2 (its A half).
+match every route against a 1,000-line as-path list (SLOW), as long
+policies do: that stretches a replay over seconds (bgpd runs one slice in
+about a second), and a replay under P1 is seen under way while b1's
+accepted count falls from N towards N/2 (its A half).  An as-path list,
+not an access-list: bgpd reads it from its configuration at once, where a
+long access-list costs minutes (FRR 10.3 commits each line through the
+northbound).  P1 also marks one prefix near the table's end (MARK): its
+path shows whether a replay has gone past it.
+
+bgpd serves its vty between two slices of a replay, and runs every command
+that arrives in one read together.  So the injector below sends each fault
+in one write, preceded by a query of b1's accepted count: the answer is the
+count at the very moment the fault ran, and each test checks that the
+fault ran inside the replay before checking its outcome.
 
 Each test starts from P0 applied, changes the policy and injects one fault
 while the replay is under way (and checks it was), then ends with what an
@@ -36,7 +46,7 @@ INST = k.VRF
 RUN = "/tmp/kar-replay"
 B1, B2 = "10.0.1.11", "10.0.1.12"
 N = int(os.environ.get("KAR_REPLAY_PREFIXES", "160000"))
-SLOW_LINES = 10000
+SLOW_LINES = 1000
 HALF = {"A": int(ipaddress.IPv4Address("64.0.0.0")),
         "B": int(ipaddress.IPv4Address("66.0.0.0"))}
 
@@ -50,8 +60,10 @@ B_LIST = half_prefixes(HALF["B"], N - N // 2)
 B = set(B_LIST)
 SENT = A | B
 POLICY = {"P0": SENT, "P1": B, "P2": A}
-# b2's prefix: the last of the table, so a replay reaches it last.
-LATE = B_LIST[-1]
+# b2's prefix: the last of the table, so a replay reaches it last; P1
+# marks the one before it.
+LATE, MARK = B_LIST[-1], B_LIST[-2]
+MARK_COMMUNITY = "100:1"
 
 R1_CONF = """\
 bgp route-map delay-timer 1
@@ -63,8 +75,9 @@ exit
 ip prefix-list DENY seq 5 deny any
 ip prefix-list HALF-A seq 5 permit 64.0.0.0/7 le 32
 ip prefix-list HALF-B seq 5 permit 66.0.0.0/7 le 32
+ip prefix-list MARK seq 5 permit {mark}
 {slow}
-access-list SLOW seq {last} permit any
+bgp as-path access-list SLOW seq {last} permit .*
 !
 route-map IMPORT deny 10
  match ip address prefix-list DENY
@@ -94,11 +107,11 @@ def neighbor_lines():
 
 
 def r1_conf():
-    slow = "\n".join(
-        "access-list SLOW seq {} deny 10.255.{}.{}/32".format(i + 1, i >> 8, i & 255)
-        for i in range(SLOW_LINES))
+    # AS numbers 1..1000: none is b1's, so every route tries every line.
+    slow = "\n".join("bgp as-path access-list SLOW seq {0} deny _{0}_".format(i)
+                     for i in range(1, SLOW_LINES + 1))
     return R1_CONF.format(neighbors="\n".join(" " + x for x in neighbor_lines()),
-                          slow=slow, last=SLOW_LINES + 1)
+                          mark=MARK, slow=slow, last=SLOW_LINES + 1)
 
 
 def bird_conf(addr, asn, extra):
@@ -194,13 +207,20 @@ def policy_lines(name):
     """Configuration lines that make route-map IMPORT policy `name`."""
     lines = ["no ip prefix-list DENY"]
     if name == "P0":
-        return lines + ["ip prefix-list DENY seq 5 deny any",
-                        "route-map IMPORT permit 5", "exit",
-                        "no route-map IMPORT permit 5"]
-    half = {"P1": "64.0.0.0/7", "P2": "66.0.0.0/7"}[name]
-    return lines + ["ip prefix-list DENY seq 5 permit {} le 32".format(half),
-                    "route-map IMPORT permit 5", "match ip address SLOW",
-                    "on-match next", "exit"]
+        lines += ["ip prefix-list DENY seq 5 deny any",
+                  "route-map IMPORT permit 5", "exit",
+                  "no route-map IMPORT permit 5"]
+    else:
+        half = {"P1": "64.0.0.0/7", "P2": "66.0.0.0/7"}[name]
+        lines += ["ip prefix-list DENY seq 5 permit {} le 32".format(half),
+                  "route-map IMPORT permit 5", "match as-path SLOW",
+                  "on-match next", "exit"]
+    if name == "P1":
+        return lines + ["route-map IMPORT permit 15",
+                        "match ip address prefix-list MARK",
+                        "set community {}".format(MARK_COMMUNITY), "exit"]
+    return lines + ["route-map IMPORT permit 15", "exit",
+                    "no route-map IMPORT permit 15"]
 
 
 def config(tgen, *lines):
@@ -220,36 +240,56 @@ def clear_soft_in(tgen):
 
 
 # Run inside r1: speaks bgpd's vty socket as vtysh does (a command ends
-# with NUL; an answer with three NULs and a status byte).  bgpd serves its
-# vty between two slices of a replay, so a poll over a fresh vtysh (a new
-# connection, several reads) can miss a whole replay; one connection kept
-# open sees each slice.  Types `before`, polls b1's accepted count until it
-# is in (lo, hi), types the fault (bgpd commands, or a command to a BIRD
-# control socket), then follows b1's count until it is `until` and, with
-# `prefix`, until that prefix has `paths` paths.  Prints what it saw.
+# with NUL; an answer with three NULs and a status byte), over one
+# connection, so that each poll sees the next slice.  Types `before`, polls
+# b1's accepted count until it is in (lo, hi), then runs the fault: bgpd
+# commands go in one write, after a count query (bgpd reads at most 512
+# bytes at a time: a longer fault would be split across slices, and is
+# refused); a BIRD command goes to its control socket.  Then follows b1's
+# count, one write a slice, until it is `until` and, with `prefix`, until
+# that prefix has `paths` paths (noting whether MARK was marked by then).
+# Prints what it saw.
 INJECT = r"""
 import json, socket, sys, time
 args = json.loads(sys.argv[1])
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect("/var/run/frr/bgpd.vty")
-def cmd(line, check=True):
-    s.sendall(line.encode() + b"\0")
-    buf = b""
-    while not (len(buf) >= 4 and buf[-4:-1] == b"\0\0\0"):
-        chunk = s.recv(1 << 20)
-        if not chunk:
-            sys.exit("bgpd closed its vty during " + line)
-        buf += chunk
-    if check and buf[-1] not in (0, 10):
-        sys.exit("%r failed: %r" % (line, buf[:-4]))
-    return buf[:-4].decode()
-def count():
+pending = b""
+def cmds(lines, check=True):
+    global pending
+    data = b"".join(line.encode() + b"\0" for line in lines)
+    if len(data) > 512:
+        sys.exit("%d bytes do not fit one bgpd vty read: %r" % (len(data), lines))
+    s.sendall(data)
+    answers = []
+    while len(answers) < len(lines):
+        end = pending.find(b"\0\0\0")
+        if end < 0 or len(pending) < end + 4:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                sys.exit("bgpd closed its vty during %r" % lines)
+            pending += chunk
+            continue
+        text, status, pending = pending[:end], pending[end + 3], pending[end + 4:]
+        if check and status not in (0, 10):
+            sys.exit("%r failed: %r" % (lines[len(answers)], text))
+        answers.append(text.decode())
+    return answers
+SUMMARY = "show bgp vrf vpna ipv4 unicast summary json"
+def count(text):
     # None once b1 or the instance is gone
-    text = cmd("show bgp vrf vpna ipv4 unicast summary json", check=False)
     try:
         return json.loads(text)["peers"][args["peer"]]["pfxRcd"]
     except (ValueError, KeyError):
         return None
+def paths(text):
+    try:
+        return json.loads(text).get("paths", [])
+    except ValueError:
+        return []
+def marked(text):
+    return any(args["community"] in p.get("community", {}).get("string", "")
+               for p in paths(text))
 def bird(ctl, line):
     b = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     b.connect(ctl)
@@ -257,54 +297,56 @@ def bird(ctl, line):
     b.sendall(line.encode() + b"\n")
     b.recv(4096)
     b.close()
-cmd("enable")
+cmds(["enable"])
 for line in args["before"]:
-    cmd(line)
+    cmds([line])
 out = {"polls": 0}
 end = time.monotonic() + 60
 while True:
-    out["at"] = count()
+    out["at"] = count(cmds([SUMMARY], check=False)[0])
     out["polls"] += 1
     if out["at"] is not None and args["lo"] < out["at"] < args["hi"]:
         break
     if time.monotonic() > end:
         sys.exit("replay not seen under way: %s" % json.dumps(out))
     time.sleep(0.01)
-for step in args["fault"]:
-    if step[0] == "bird":
-        bird(step[1], step[2])
-    else:
-        cmd(step[1])
-after = [out["at"]]
-end = time.monotonic() + 120
-while after[-1] != args["until"] or (
-        args.get("prefix") and "arrived" not in out):
+if args["fault"][0][0] == "bird":
+    bird(args["fault"][0][1], args["fault"][0][2])
+else:
+    out["at"] = count(cmds([SUMMARY] + [f[1] for f in args["fault"]])[0])
+out["after"], out["times"] = [], []
+start = time.monotonic()
+end = start + 120
+watch = [args["prefix"], args["mark"]] if args.get("prefix") else []
+while True:
+    answers = cmds([SUMMARY] + ["show bgp vrf vpna ipv4 unicast %s json" % p
+                                for p in watch], check=False)
+    out["after"].append(count(answers[0]))
+    out["times"].append(round(time.monotonic() - start, 2))
+    if watch and "arrived" not in out and len(paths(answers[1])) == args["paths"]:
+        out["arrived"], out["markedBefore"] = out["after"][-1], marked(answers[2])
+    if out["after"][-1] == args["until"] and (not watch or "arrived" in out):
+        break
     if time.monotonic() > end:
-        sys.exit("not settled: %s %s" % (json.dumps(out), after[-5:]))
-    after.append(count())
-    if args.get("prefix") and "arrived" not in out:
-        paths = json.loads(cmd("show bgp vrf vpna ipv4 unicast %s json"
-                               % args["prefix"])).get("paths", [])
-        if len(paths) == args["paths"]:
-            out["arrived"] = after[-1]
-counts = [c for c in after if c is not None]
-out["min"], out["max"] = min(counts), max(counts)
+        sys.exit("not settled: %s" % json.dumps(out))
 print(json.dumps(out))
 """
 
 
 def mid_replay(tgen, what, before, fault, until, **watch):
     """Type `before` into bgpd (what starts the P0 -> P1 replay), wait on
-    the same vty until the replay is under way (b1's accepted count has
-    left N and is still well above N/2, its A half being denied), then
-    inject the fault (steps ("bgpd", command) or ("bird", name, command))
-    and follow b1's accepted count until it is `until`.  Returns what the
-    injector saw: the count when the fault came ("at"), the least and most
-    since ("min", "max")."""
+    the same vty until the replay is under way in the first half of A
+    (b1's accepted count has left N and is above 3N/4), then run the fault
+    (bgpd commands in one write, or one ("bird", name, command)) and
+    follow b1's accepted count until it is `until`.  Checks that a bgpd
+    fault ran inside the replay's half A (b1's count at that moment between
+    N/2 and N) and returns what the injector saw: that count ("at"), the
+    counts read after it, one per slice ("after")."""
     fault = [("bird", "{}/{}.ctl".format(RUN, f[1]), f[2]) if f[0] == "bird" else f
              for f in fault]
-    args = dict(watch, peer=B1, lo=N // 2 + N // 10, hi=N, before=before,
-                fault=fault, until=until)
+    assert fault and (fault[0][0] != "bird" or len(fault) == 1), fault
+    args = dict(watch, peer=B1, lo=N * 3 // 4, hi=N, before=before, fault=fault,
+                until=until, mark=MARK, community=MARK_COMMUNITY)
     with open(RUN + "/inject.py", "w") as f:
         f.write(INJECT)
     out = r1(tgen).run("/usr/bin/python3 {}/inject.py '{}' 2>&1".format(
@@ -314,7 +356,16 @@ def mid_replay(tgen, what, before, fault, until, **watch):
     except ValueError:
         raise AssertionError("{}: {}".format(what, out.strip()))
     k.logger.info("%s with %d of %d prefixes accepted: %s", what, seen["at"], N, seen)
+    if fault[0][0] != "bird":
+        assert N // 2 < seen["at"] < N, "{}: the fault ran outside the replay's half A".format(what)
     return seen
+
+
+def fell_before_rising(counts):
+    """The least count before the first rise (all of them when none)."""
+    rise = next((i for i in range(1, len(counts)) if counts[i] > counts[i - 1]),
+                len(counts))
+    return min(counts[:rise])
 
 
 CLEAR = "clear bgp vrf vpna ipv4 unicast {} soft in".format(B1)
@@ -363,9 +414,10 @@ def test_second_clear_mid_replay(tgen):
     set_policy(tgen, "P1")
     seen = mid_replay(tgen, "second clear", [CLEAR],
                       to_bgpd(in_config(policy_lines("P2")) + [CLEAR]), len(A))
+    # The second replay started over: it accepted again what the first
+    # had already denied.
+    assert max(seen["after"]) > seen["at"], seen
     applied(tgen, "P2")
-    # The second replay began inside the first one's half A.
-    assert seen["min"] > N // 2
 
 
 def test_same_clear_twice_mid_replay(tgen):
@@ -381,9 +433,11 @@ def test_route_map_edit_mid_replay(tgen):
     edit = ["bgp route-map delay-timer 1"]
     seen = mid_replay(tgen, "route-map edited", in_config(edit + policy_lines("P1")),
                       to_bgpd(in_config(edit + policy_lines("P2"))), len(A))
+    # The re-applied P2 replay began before P1's had denied all of half A:
+    # b1's count rose again before it fell to N/2.
+    assert max(seen["after"]) > seen["at"], seen
+    assert fell_before_rising([seen["at"]] + seen["after"]) > N // 2, seen
     applied(tgen, "P2")
-    # The re-applied P2 replay began inside P1's half A.
-    assert seen["min"] > N // 2
 
 
 def test_peer_down_mid_replay(tgen):
@@ -430,9 +484,10 @@ def test_update_of_other_peer_mid_replay(tgen):
         seen = mid_replay(tgen, "b2 announces {}".format(LATE), [CLEAR],
                           [("bird", "b2", "enable s2")], len(B), prefix=LATE, paths=2)
         # Only an update that arrives before the replay reaches LATE tests
-        # anything: the replay was still in half A.
-        assert seen["arrived"] > N // 2, "b2's path came after the replay's half A"
+        # anything: MARK, just before LATE, was not marked yet.
+        assert not seen["markedBefore"], "b2's path came after the replay passed MARK"
         applied(tgen, "P1")
+        assert marked(tgen, MARK), "P1's replay did not reach MARK"
         best = [p for p in paths(tgen, LATE) if p.get("bestpath", {}).get("overall")]
         assert [p["peer"]["peerId"] for p in best] == [B2]
     finally:
@@ -447,8 +502,10 @@ def test_no_node_left_locked(tgen):
     shut = ["router bgp 100 vrf vpna", "neighbor {} shutdown".format(B1)]
     config(tgen, *shut)
     k.wait_for("b1 down", lambda: accepted(tgen), 0)
-    before = k.wait_for("RIB nodes settled", lambda: rib_nodes(tgen),
-                        lambda n: n < N, 60)
+    # b1's nodes go in the background; what stays is the table's own (b2
+    # sends nothing here).
+    before = k.wait_for("b1's nodes freed", lambda: rib_nodes(tgen),
+                        lambda n: n < N // 1000, 60)
     config(tgen, "router bgp 100 vrf vpna", "no neighbor {} shutdown".format(B1))
     applied(tgen, "P0")
     set_policy(tgen, "P1")
@@ -466,6 +523,11 @@ def test_no_node_left_locked(tgen):
 def paths(tgen, prefix):
     data = k.show_json(r1(tgen), "show bgp vrf vpna ipv4 unicast {} json".format(prefix))
     return data.get("paths", [])
+
+
+def marked(tgen, prefix):
+    return any(MARK_COMMUNITY in p.get("community", {}).get("string", "")
+               for p in paths(tgen, prefix))
 
 
 def alive_without_b1(tgen):
