@@ -53,6 +53,20 @@ FAM = m.V4
 ADDR = FAM.addr
 
 
+def policy_processed(r1):
+    """Whether bgpd has applied the last edit of route-map IMPORT's policy.
+    bgpd applies a policy edit when its route-map delay-timer fires (1 s in
+    r1's configuration), to every peer configured then: a peer created
+    before it fires, and not retained, gets a ROUTE-REFRESH for an edit
+    older than the peer (native FRR), which the model, counting a policy
+    step's messages for the peers present at the step, does not expect.
+    bgpd's `show route-map` says "Processed Change: true" while an edit
+    waits for the timer."""
+    out = r1.run("vtysh -d bgpd -c 'show route-map IMPORT' 2>&1")
+    assert "route-map: IMPORT" in out, "not bgpd's route-map IMPORT: {!r}".format(out[:200])
+    return "Processed Change: false" in out
+
+
 class Step(m.Change):
     """One generated step: what it types and what it must cause."""
 
@@ -214,6 +228,9 @@ def test_random_steps(tgen, seed):
             step, after = gen_step(rng, run.model)
             step.what = "{} {}".format(n, step.what)
             done.append(step.what)
+            if step.fresh:
+                k.wait_for("policy edit applied before a peer is created",
+                           lambda: policy_processed(r1), True, 10)
             out = apply(r1, step)
             if step.mode == "config":
                 for line in out.splitlines():
