@@ -59,12 +59,12 @@ PART = {"A": int(ipaddress.IPv4Address("64.0.0.0")),
 A_COUNT = N * 7 // 8
 
 
-def half_prefixes(base, count):
+def part_prefixes(base, count):
     return ["{}/24".format(ipaddress.IPv4Address(base + (i << 8))) for i in range(count)]
 
 
-A = set(half_prefixes(PART["A"], A_COUNT))
-B_LIST = half_prefixes(PART["B"], N - A_COUNT)
+A = set(part_prefixes(PART["A"], A_COUNT))
+B_LIST = part_prefixes(PART["B"], N - A_COUNT)
 B = set(B_LIST)
 SENT = A | B
 POLICY = {"P0": SENT, "P1": B, "P2": A}
@@ -253,7 +253,7 @@ def clear_soft_in(tgen):
 # commands go in one write, after a count query (bgpd reads at most 512
 # bytes at a time: a longer fault would be split across slices, and is
 # refused); a BIRD command goes to its control socket.  Then follows b1's
-# count, one write a slice, until it is `until` and, with `prefix`, until
+# count, one write at a time, until it is `until` and, with `prefix`, until
 # that prefix has `paths` paths (noting whether MARK was marked by then).
 # Prints what it saw.
 INJECT = r"""
