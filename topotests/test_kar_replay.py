@@ -235,14 +235,17 @@ def config(tgen, *lines):
     assert not out.strip(), out
 
 
-def set_policy(tgen, name, delay=0):
-    """Policy `name` on route-map IMPORT, with route-map delay-timer delay
-    (0: an edit re-applies nothing by itself)."""
-    config(tgen, "bgp route-map delay-timer {}".format(delay), *policy_lines(name))
+def set_policy(tgen, name):
+    """Policy `name` on route-map IMPORT, with route-map delay-timer 0: the
+    edit re-applies nothing by itself."""
+    config(tgen, "bgp route-map delay-timer 0", *policy_lines(name))
+
+
+CLEAR = "clear bgp vrf vpna ipv4 unicast {} soft in".format(B1)
 
 
 def clear_soft_in(tgen):
-    out = k.vtysh(r1(tgen), "clear bgp vrf vpna ipv4 unicast {} soft in".format(B1))
+    out = k.vtysh(r1(tgen), CLEAR)
     assert not out.strip(), out
 
 
@@ -365,9 +368,6 @@ def fell_before_rising(counts):
     rise = next((i for i in range(1, len(counts)) if counts[i] > counts[i - 1]),
                 len(counts))
     return min(counts[:rise])
-
-
-CLEAR = "clear bgp vrf vpna ipv4 unicast {} soft in".format(B1)
 
 
 def in_config(lines):
