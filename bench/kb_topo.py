@@ -6,7 +6,8 @@ topotests' names.
     netns kbr1    zebra --vrfwnetns, bgpd -n -M keep_all_routes
                   (router bgp 100 vrf kbvpna; -n: no FIB installation, so
                   the figures are bgpd's own work)
-    netns kbvpna  VRF kbvpna of r1: veth kbv0 10.77.0.1/24
+    netns kbvpna  VRF kbvpna of r1: veth kbv0 10.77.0.1/24 (and .101-.107,
+                  one per more FRR peer)
     netns kbpeer  BIRD 2 "sender": veth kbv1 10.77.0.2/24 (and .3-.9 for
                   more FRR peers), veth kbw0 10.78.0.2/24; exports N static
                   /24 prefixes over iBGP (AS 100) to FRR and to the receiver
@@ -28,6 +29,10 @@ R1_ADDR, RX_ADDR, RXPEER_ADDR = "10.77.0.1", "10.78.0.1", "10.78.0.2"
 MAX_PEERS = 8
 PEER_ADDRS = ["10.77.0.%d" % (2 + i) for i in range(MAX_PEERS)]
 PEER_ADDR = PEER_ADDRS[0]
+# BIRD 2 locks a BGP session by its remote address: sessions to one address
+# run one at a time, the others wait Idle.  So peer i talks to its own
+# address of r1 (update-source), peer 0 to R1_ADDR.
+R1_ADDRS = [R1_ADDR] + ["10.77.0.%d" % (100 + i) for i in range(1, MAX_PEERS)]
 AS = 100
 FRR_RUN = "/var/run/frr-kb"
 BIRD_RUN = "/run/kb-bird"
@@ -105,7 +110,7 @@ class Topology:
                                  ("kbw0", "kbw1", NS_PEER, NS_RX)):
             sh(["ip", "-n", ns_a, "link", "add", a, "type", "veth",
                 "peer", "name", b, "netns", ns_b])
-        addrs = [(NS_VRF, "kbv0", R1_ADDR)]
+        addrs = [(NS_VRF, "kbv0", a) for a in R1_ADDRS]
         addrs += [(NS_PEER, "kbv1", a) for a in PEER_ADDRS]
         addrs += [(NS_PEER, "kbw0", RXPEER_ADDR), (NS_RX, "kbw1", RX_ADDR)]
         for ns, dev, addr in addrs:
@@ -159,9 +164,11 @@ class Topology:
                  " bgp router-id " + R1_ADDR,
                  " no bgp ebgp-requires-policy",
                  " no bgp network import-check"]
-        for addr in PEER_ADDRS[:peers]:
+        for addr, local in zip(PEER_ADDRS[:peers], R1_ADDRS):
             lines += [" neighbor %s remote-as %d" % (addr, AS),
                       " neighbor %s timers connect 1" % addr]
+            if local != R1_ADDR:
+                lines.append(" neighbor %s update-source %s" % (addr, local))
             if shutdown:
                 lines.append(" neighbor %s shutdown" % addr)
         lines.append(" address-family ipv4 unicast")
@@ -243,7 +250,7 @@ class Topology:
                 "# device scan bounds that stall.",
                 "protocol device { scan time 1; }",
                 'include "%s";' % routes]
-        sessions = [("kbr1_%d" % i, PEER_ADDRS[i], R1_ADDR, rr)
+        sessions = [("kbr1_%d" % i, PEER_ADDRS[i], R1_ADDRS[i], rr)
                     for i in range(peers)]
         sessions.append(("kbrx", RXPEER_ADDR, RX_ADDR, True))
         for name, local, neigh, with_rr in sessions:
