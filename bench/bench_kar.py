@@ -39,7 +39,8 @@ def frr_block(rd, frr, order, only):
     """Every FRR scenario of one build at one N, the three retention modes
     in the given order, each on a fresh bgpd ("replay" in only: learn and
     the replay from the stored routes, and with "rr" the same policy change
-    by ROUTE-REFRESH, nothing else)."""
+    by ROUTE-REFRESH, nothing else; "learn": only learning, in every
+    mode)."""
     rec = {}
     short = "replay" in only
     for mode in order:
@@ -49,6 +50,9 @@ def frr_block(rd, frr, order, only):
         if mode == "keep":
             rec["poll_cost"] = poll_cost(FrrProbe(rd.topo),
                                          ["summary", "memory"])
+        if "learn" in only:
+            continue
+        if mode == "keep":
             rec["show_keep"] = rd.show_keep()
             rec["policy_stored"] = rd.policy("stored")
         elif mode == "soft":
@@ -82,7 +86,7 @@ def one_run(topo, frrs, ns, index, only):
             at["bird_poll_cost"] = rd.bird_poll_cost()
             at["bird_reload"] = rd.bird_reload()
             log("  bird: %s" % at["bird_reload"])
-        if "replay" in only:
+        if "replay" in only or "learn" in only:
             continue
         # the reset path: the same peer without route refresh
         topo.reconfigure_sender(n, rr=False, peers=1)
@@ -212,7 +216,8 @@ def main():
     ap.add_argument("--only", default="bird",
                     help="bird: with the BIRD anchor; replay: only learn "
                     "and replay from the stored routes; rr: with replay, "
-                    "also the ROUTE-REFRESH path")
+                    "also the ROUTE-REFRESH path; learn: only learning, "
+                    "in every retention mode")
     ap.add_argument("--show-peers", type=int, default=0)
     ap.add_argument("--show-reps", type=int, default=5)
     ap.add_argument("--profile", default=None, metavar="LABEL",
