@@ -197,18 +197,27 @@ def host_info():
             "bird": (bird.stdout + bird.stderr).strip()}
 
 
+FRR_SPEC = "--frr LABEL=ROOT[,LIBDIR...][,cputime=off]"
+
+
 def parse_frr(spec):
     label, _, rest = spec.partition("=")
     if not rest:
-        raise argparse.ArgumentTypeError("--frr LABEL=ROOT[,LIBDIR...]")
+        raise argparse.ArgumentTypeError(FRR_SPEC)
     root, *libdirs = rest.split(",")
-    return Frr(label, root, libdirs)
+    cputime = [d for d in libdirs if d.startswith("cputime=")]
+    if cputime not in ([], ["cputime=off"]):
+        raise argparse.ArgumentTypeError(FRR_SPEC)
+    libdirs = [d for d in libdirs if d not in cputime]
+    return Frr(label, root, libdirs, cputime_stats=not cputime)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("n", nargs="*", type=int)
-    ap.add_argument("--frr", action="append", type=parse_frr, default=[])
+    ap.add_argument("--frr", action="append", type=parse_frr, default=[],
+                    help="a build to measure; cputime=off starts its bgpd "
+                    "with `no service cputime-stats`")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--reruns", type=int, default=3,
                     help="extra runs at most, to replace flagged ones")

@@ -69,8 +69,11 @@ def prefix(i):
 class Frr:
     """One FRR build, unpacked from its packages (dpkg -x) into root."""
 
-    def __init__(self, label, root, libdirs=()):
+    def __init__(self, label, root, libdirs=(), cputime_stats=True):
         self.label = label
+        # FRR 10 reads the thread CPU clock (a system call) around every
+        # task and route-map application when this is on, its default.
+        self.cputime_stats = cputime_stats
         self.root = os.path.abspath(root)
         self.sbin = os.path.join(self.root, "usr/lib/frr")
         self.moduledir = os.path.join(self.root, "usr/lib", MULTIARCH,
@@ -85,6 +88,7 @@ class Frr:
     def describe(self):
         bgpd = os.path.join(self.sbin, "bgpd")
         return {"label": self.label, "root": self.root,
+                "cputime_stats": self.cputime_stats,
                 "bgpd_mtime": time.strftime(
                     "%Y-%m-%dT%H:%M:%S",
                     time.localtime(os.path.getmtime(bgpd)))}
@@ -158,8 +162,11 @@ class Topology:
         self.zebra_pid = read_pid(FRR_RUN + "/zebra.pid")
         self.frr = frr
 
-    def bgpd_conf(self, mode, shutdown, peers):
-        lines = ["hostname kbr1", FRR_POLICY,
+    def bgpd_conf(self, frr, mode, shutdown, peers):
+        lines = ["hostname kbr1"]
+        if not frr.cputime_stats:
+            lines.append("no service cputime-stats")
+        lines += [FRR_POLICY,
                  "router bgp %d vrf %s" % (AS, VRF),
                  " bgp router-id " + R1_ADDR,
                  " no bgp ebgp-requires-policy",
@@ -190,7 +197,7 @@ class Topology:
         self.stop_bgpd()
         conf = FRR_RUN + "/bgpd.conf"
         with open(conf, "w") as f:
-            f.write(self.bgpd_conf(mode, shutdown, peers))
+            f.write(self.bgpd_conf(frr, mode, shutdown, peers))
         shutil.chown(conf, "frr", "frr")
         try:
             os.unlink(FRR_RUN + "/bgpd.pid")

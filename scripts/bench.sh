@@ -16,8 +16,10 @@
 #   KAR_BENCH_RUNS=5         runs (the report's medians and ranges)
 #   KAR_BENCH_SHOW_PEERS=8   retained peers for the `show ... keep-all-routes`
 #                            timing at the largest N (0: skip it)
-#   KAR_BENCH_FRR="LABEL=ROOT[,LIBDIR] ..."   more FRR builds to compare
-#                            (unpacked like build/frr-LINE/root)
+#   KAR_BENCH_FRR="LABEL=ROOT[,LIBDIR][,cputime=off] ..."   more FRR builds
+#                            to compare (unpacked like build/frr-LINE/root)
+#   KAR_BENCH_CPUTIME_OFF=1  also each line with `no service cputime-stats`
+#                            (FRR 10's per-task and per-route-map CPU clock)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -43,6 +45,9 @@ for line in "${lines[@]}"; do
 	spec="$line=$(kar_line_root "$line")"
 	[[ $line == 8.4 ]] || spec+=",$kar_top/build/libyang/root/usr/lib/$multiarch"
 	frr+=(--frr "FRR $spec")
+	if [[ ${KAR_BENCH_CPUTIME_OFF:-0} == 1 ]]; then
+		frr+=(--frr "FRR ${spec/=/ cputime off=},cputime=off")
+	fi
 done
 for spec in ${KAR_BENCH_FRR:-}; do
 	frr+=(--frr "$spec")
