@@ -145,40 +145,52 @@ def show_peers(topo, frrs, n, peers, reps):
     return out
 
 
-def profile(topo, frr, n, outdir, callgraph):
-    """perf record of one policy change from the stored routes (call
-    graphs by frame pointers, or dwarf for builds without them)."""
+PROFILE_OF = ("replay", "learn-keep", "learn-soft")
+
+
+def profile(topo, frr, n, outdir, callgraph, what):
+    """perf record of one policy change from the stored routes (replay)
+    or of learning N prefixes in a retention mode (learn-keep,
+    learn-soft); call graphs by frame pointers, or dwarf for builds
+    without them."""
     rd = Round(topo, n)
     topo.start_sender(n)
-    rd.learn(frr, "keep")
-    data = os.path.join(outdir, "perf-%s-%d.data" % (frr.label, n))
-    perf = subprocess.Popen(["perf", "record", "--call-graph", callgraph,
-                             "-F", "999", "-p", str(topo.bgpd_pid),
-                             "-o", data],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
+    data = os.path.join(outdir, "perf-%s-%s-%d.data" % (frr.label, what, n))
+    perf = None
+
+    def start():
+        nonlocal perf
+        perf = subprocess.Popen(["perf", "record", "--call-graph",
+                                 callgraph, "-F", "999", "-p",
+                                 str(topo.bgpd_pid), "-o", data],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
 
     def stop():
-        if perf.poll() is None:
+        if perf and perf.poll() is None:
             perf.send_signal(signal.SIGINT)
             perf.wait(timeout=120)
     try:
-        r = rd.policy("stored", done=stop)
+        if what == "replay":
+            rd.learn(frr, "keep")
+            start()
+            r = rd.policy("stored", done=stop)
+        else:
+            r = rd.learn(frr, what.split("-", 1)[1], before=start)
     finally:
         stop()
     txt = data[:-5] + ".txt"
     with open(txt, "w") as f:
-        f.write("# perf record --call-graph %s -F 999 -p <bgpd>: policy "
-                "change from the stored routes, N=%d (%s)\n"
-                % (callgraph, n, r))
+        f.write("# perf record --call-graph %s -F 999 -p <bgpd>: %s, "
+                "N=%d (%s)\n" % (callgraph, what, n, r))
         f.flush()
         subprocess.run(["perf", "report", "-i", data, "--stdio",
-                        "--no-children", "--sort", "symbol", "-g", "none",
-                        "--percent-limit", "0.5"], stdout=f,
+                        "--no-children", "--sort", "dso,symbol", "-g",
+                        "none", "--percent-limit", "0.1"], stdout=f,
                        stderr=subprocess.DEVNULL, timeout=600)
     topo.stop_bgpd()
-    return {"run_under_perf": r, "report": txt}
+    return {"what": what, "run_under_perf": r, "report": txt}
 
 
 def host_info():
@@ -230,7 +242,9 @@ def main():
     ap.add_argument("--show-peers", type=int, default=0)
     ap.add_argument("--show-reps", type=int, default=5)
     ap.add_argument("--profile", default=None, metavar="LABEL",
-                    help="perf-profile one replay of this build at max N")
+                    help="perf-profile this build at max N (--profile-of)")
+    ap.add_argument("--profile-of", default="replay", choices=PROFILE_OF,
+                    help="what --profile records")
     ap.add_argument("--profile-callgraph", default="fp",
                     help="perf's --call-graph mode (fp, dwarf)")
     ap.add_argument("--cleanup", action="store_true")
@@ -288,7 +302,7 @@ def main():
         if args.profile:
             frr = next(f for f in args.frr if f.label == args.profile)
             res["profile"] = profile(topo, frr, max(ns), args.out,
-                                     args.profile_callgraph)
+                                     args.profile_callgraph, args.profile_of)
     finally:
         topo.teardown()
     res["total_wall_s"] = round(time.monotonic() - t0, 1)

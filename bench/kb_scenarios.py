@@ -185,13 +185,17 @@ class Round:
         self.topo.vty.cmd("clear bgp vrf %s ipv4 unicast %s%s"
                           % (VRF, PEER_ADDR, " soft in" if soft else ""))
 
-    def learn(self, frr, mode):
+    def learn(self, frr, mode, before=None):
         """A fresh bgpd learns N prefixes: the session is opened by the
         command, CPU and wall time count from it (the wall time includes
-        the session's set-up, about 1 s of BIRD's and bgpd's timers)."""
+        the session's set-up, about 1 s of BIRD's and bgpd's timers).
+        before(), if given, runs once bgpd is idle, before the session
+        opens."""
         self.topo.start_bgpd(frr, mode, shutdown=True)
         p = self.probe()
         wait(p, lambda st: True, 10, "idle after start")
+        if before:
+            before()
         rss0 = rss_kib(p.pid)
         adj = self.n if mode in ("soft", "keep") else 0
         r, st = measure(
