@@ -145,16 +145,17 @@ def show_peers(topo, frrs, n, peers, reps):
     return out
 
 
-PROFILE_OF = ("replay", "learn-keep", "learn-soft")
+PROFILE_OF = ("replay", "learn-keep", "learn-soft", "show")
 
 
-def profile(topo, frr, n, outdir, callgraph, what):
-    """perf record of one policy change from the stored routes (replay)
-    or of learning N prefixes in a retention mode (learn-keep,
-    learn-soft); call graphs by frame pointers, or dwarf for builds
-    without them."""
+def profile(topo, frr, n, outdir, callgraph, what, peers):
+    """perf record of one policy change from the stored routes (replay),
+    of learning N prefixes in a retention mode (learn-keep, learn-soft)
+    or of five `show bgp vrf all keep-all-routes json` with peers
+    retained peers (show); call graphs by frame pointers, or dwarf for
+    builds without them."""
     rd = Round(topo, n)
-    topo.start_sender(n)
+    topo.start_sender(n, peers=peers if what == "show" else 1)
     data = os.path.join(outdir, "perf-%s-%s-%d.data" % (frr.label, what, n))
     perf = None
 
@@ -176,6 +177,10 @@ def profile(topo, frr, n, outdir, callgraph, what):
             rd.learn(frr, "keep")
             start()
             r = rd.policy("stored", done=stop)
+        elif what == "show":
+            rd.many_peers(frr, peers)
+            start()
+            r = rd.show_keep(5)
         else:
             r = rd.learn(frr, what.split("-", 1)[1], before=start)
     finally:
@@ -302,7 +307,8 @@ def main():
         if args.profile:
             frr = next(f for f in args.frr if f.label == args.profile)
             res["profile"] = profile(topo, frr, max(ns), args.out,
-                                     args.profile_callgraph, args.profile_of)
+                                     args.profile_callgraph, args.profile_of,
+                                     args.show_peers or 1)
     finally:
         topo.teardown()
     res["total_wall_s"] = round(time.monotonic() - t0, 1)
