@@ -24,10 +24,11 @@
 DEFINE_MGROUP(KAR, "keep-all-routes");
 
 /*
- * bgpd asks for every received prefix whether the peer's Adj-RIB-In is
- * kept: answer from the records, without walking anything.  A peer-group's
- * conf (asked about when a group's soft-reconfiguration changes) has no
- * Adj-RIB-In of its own.
+ * Whether the peer's Adj-RIB-In is kept, from the records.  bgpd keeps the
+ * answer per peer and AF and asks again only after the records change
+ * (kar_state.c tells it), so this runs once per peer and change, not per
+ * received route.  A peer-group's conf (asked about when a group's
+ * soft-reconfiguration changes) has no Adj-RIB-In of its own.
  */
 static int kar_adj_in_needed(struct peer *peer, afi_t afi, safi_t safi)
 {

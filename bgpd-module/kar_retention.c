@@ -80,7 +80,7 @@ void kar_set_peer(struct peer *peer, afi_t afi, safi_t safi, bool on)
 	if (kar_peer_configured(peer, afi, safi) == on)
 		return;
 	kp = kar_peer_get(peer);
-	kp->af[afi][safi].configured = on;
+	kar_peer_set_configured(kp, afi, safi, on);
 	kar_apply(peer, afi, safi, KAR_SRC_PEER, !on);
 	kar_peer_release(kp);
 }
@@ -95,7 +95,7 @@ void kar_set_group(struct peer_group *group, afi_t afi, safi_t safi, bool on)
 	if (kar_peer_configured(group->conf, afi, safi) == on)
 		return;
 	kp = kar_peer_get(group->conf);
-	kp->af[afi][safi].configured = on;
+	kar_peer_set_configured(kp, afi, safi, on);
 	for (ALL_LIST_ELEMENTS_RO(group->peer, node, member))
 		kar_apply(member, afi, safi, KAR_SRC_GROUP, !on);
 	kar_peer_release(kp);

@@ -9,6 +9,7 @@
 #include "vrf.h"
 
 #include "bgpd/bgpd.h"
+#include "bgpd/bgp_route.h"
 
 #include "kar_state.h"
 
@@ -92,6 +93,13 @@ void kar_peer_release(struct kar_peer *kp)
 	XFREE(MTYPE_KAR_PEER, kp);
 }
 
+void kar_peer_set_configured(struct kar_peer *kp, afi_t afi, safi_t safi,
+			     bool on)
+{
+	kp->af[afi][safi].configured = on;
+	bgp_adj_in_needed_changed();
+}
+
 /* The peer (or group) is being deleted: nothing of it survives. */
 void kar_peer_forget(const struct peer *peer)
 {
@@ -101,6 +109,7 @@ void kar_peer_forget(const struct peer *peer)
 		return;
 	memset(kp->af, 0, sizeof(kp->af));
 	kar_peer_release(kp);
+	bgp_adj_in_needed_changed();
 }
 
 static struct kar_inst *kar_inst_find(const struct bgp *bgp)
@@ -126,7 +135,9 @@ void kar_inst_set(struct bgp *bgp, bool on)
 	} else if (!on && ki) {
 		kar_insts_del(&kar_insts, ki);
 		XFREE(MTYPE_KAR_INST, ki);
-	}
+	} else
+		return;
+	bgp_adj_in_needed_changed();
 }
 
 bool kar_peer_configured(const struct peer *peer, afi_t afi, safi_t safi)
