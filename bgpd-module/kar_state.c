@@ -128,15 +128,16 @@ void kar_inst_set(struct bgp *bgp, bool on)
 {
 	struct kar_inst *ki = kar_inst_find(bgp);
 
-	if (on && !ki) {
+	if (on == (ki != NULL))
+		return;
+	if (on) {
 		ki = XCALLOC(MTYPE_KAR_INST, sizeof(*ki));
 		ki->bgp = bgp;
 		kar_insts_add(&kar_insts, ki);
-	} else if (!on && ki) {
+	} else {
 		kar_insts_del(&kar_insts, ki);
 		XFREE(MTYPE_KAR_INST, ki);
-	} else
-		return;
+	}
 	bgp_adj_in_needed_changed();
 }
 

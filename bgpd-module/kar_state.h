@@ -90,7 +90,9 @@ extern unsigned int kar_module_sources(const struct peer *peer, afi_t afi,
 extern unsigned int kar_sources(const struct peer *peer, afi_t afi,
 				safi_t safi);
 
-/* Whether any record exists; lets the per-prefix path return at once. */
+/* Whether any record exists; lets the bgp_adj_in_needed callback return at
+ * once.
+ */
 extern bool kar_state_empty(void);
 
 extern void kar_state_init(void);
