@@ -15,7 +15,6 @@
 #include "bgpd/bgpd.h"
 #include "bgpd/bgp_advertise.h"
 #include "bgpd/bgp_route.h"
-#include "bgpd/bgp_table.h"
 #include "bgpd/bgp_vty.h"
 
 #include "kar_compat.h"
@@ -35,23 +34,6 @@ struct kar_facts {
 	struct kar_af_state last;
 };
 
-static unsigned long kar_count_adj_in(const struct peer *peer, afi_t afi,
-				      safi_t safi)
-{
-	struct bgp_table *table = peer->bgp->rib[afi][safi];
-	struct bgp_dest *dest;
-	struct bgp_adj_in *ain;
-	unsigned long count = 0;
-
-	if (!table)
-		return 0;
-	for (dest = bgp_table_top(table); dest; dest = bgp_route_next(dest))
-		for (ain = dest->adj_in; ain; ain = ain->next)
-			if (ain->peer == peer)
-				count++;
-	return count;
-}
-
 static void kar_facts_get(struct peer *peer, afi_t afi, safi_t safi,
 			  struct kar_facts *f)
 {
@@ -63,7 +45,10 @@ static void kar_facts_get(struct peer *peer, afi_t afi, safi_t safi,
 	f->rr_received = kar_peer_can_refresh(peer);
 	f->enhanced_rr_received =
 		CHECK_FLAG(peer->cap, PEER_CAP_ENHANCED_RR_RCV);
-	f->stored = kar_count_adj_in(peer, afi, safi);
+	/* Counted by bgpd as entries come and go (patch "count each peer's
+	 * Adj-RIB-In per AF"): show costs no table walk.
+	 */
+	f->stored = peer->adj_in_count[afi][safi];
 	f->stored_bytes = f->stored * sizeof(struct bgp_adj_in);
 	if (kp)
 		f->last = kp->af[afi][safi];
