@@ -180,6 +180,44 @@ def test_group_and_instance_lines(tgen):
     assert peer_af(data, R3)["lastEnableAction"] == "session-reset"
 
 
+def test_stored_count_follows_the_adj_rib_in(tgen):
+    """storedPrefixes is what received-routes lists, in each AF on its own,
+    while the peer withdraws and re-announces and after a hard reset (bgpd
+    counts the entries as they come and go; a count that missed one path
+    would drift from the list)."""
+    r1, r2 = k.r1(tgen), tgen.gears["r2"]
+    for af in ("ipv4", "ipv6"):
+        k.configure(r1, INST, af, "peer {} keep-all-routes".format(R2))
+        k.wait_for("stored " + af, lambda: k.adj_in(tgen, INST, "r2", af), k.SENT["r2"][af])
+
+    def counts():
+        data = same_facts(tgen)
+        return {af: peer_af(data, R2, af)["storedPrefixes"]
+                for af in ("ipv4Unicast", "ipv6Unicast")}
+
+    assert counts() == {"ipv4Unicast": 6, "ipv6Unicast": 6}
+    gone = ["172.16.2.5/32", "172.16.2.6/32"]
+    r2_ipv4 = ("configure terminal", "router bgp 100", "address-family ipv4 unicast")
+    k.vtysh(r2, *r2_ipv4, *["no network " + p for p in gone])
+    try:
+        k.wait_for("withdrawn from the stored routes", lambda: k.adj_in(tgen, INST, "r2"),
+                   k.SENT["r2"]["ipv4"] - set(gone))
+        assert counts() == {"ipv4Unicast": 4, "ipv6Unicast": 6}
+    finally:
+        k.vtysh(r2, *r2_ipv4, *["network " + p for p in gone])
+    k.wait_for("announced again", lambda: k.adj_in(tgen, INST, "r2"), k.SENT["r2"]["ipv4"])
+    assert counts() == {"ipv4Unicast": 6, "ipv6Unicast": 6}
+
+    before = k.session(tgen, INST, "r2")
+    k.vtysh(r1, "clear bgp vrf {} {}".format(INST, R2))
+    k.wait_for("a new session", lambda: k.session(tgen, INST, "r2"),
+               lambda s: s["state"] == "Established" and s["established"] > before["established"])
+    for af in ("ipv4", "ipv6"):
+        k.wait_for("refilled " + af, lambda: k.adj_in(tgen, INST, "r2", af), k.SENT["r2"][af])
+    assert counts() == {"ipv4Unicast": 6, "ipv6Unicast": 6}
+    k.assert_bgpd_alive(tgen)
+
+
 def test_debug_switch(tgen):
     r1 = k.r1(tgen)
     k.vtysh(r1, "configure terminal", "debug bgp keep-all-routes")
