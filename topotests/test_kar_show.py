@@ -208,6 +208,15 @@ def test_stored_count_follows_the_adj_rib_in(tgen):
     k.wait_for("announced again", lambda: k.adj_in(tgen, INST, "r2"), k.SENT["r2"]["ipv4"])
     assert counts() == {"ipv4Unicast": 6, "ipv6Unicast": 6}
 
+    # r2 sends every route again: an update of a stored route is no new entry.
+    def updates():
+        return k.neighbor_fact(k.neighbor(tgen, INST, "r2"), "messageStats", "updatesRecv")
+
+    seen = updates()
+    k.vtysh(r2, "clear bgp {} soft out".format(k.R1_ADDR[INST]))
+    k.wait_for("updates sent again", updates, lambda n: n > seen)
+    assert counts() == {"ipv4Unicast": 6, "ipv6Unicast": 6}
+
     before = k.session(tgen, INST, "r2")
     k.vtysh(r1, "clear bgp vrf {} {}".format(INST, R2))
     k.wait_for("a new session", lambda: k.session(tgen, INST, "r2"),
@@ -215,6 +224,12 @@ def test_stored_count_follows_the_adj_rib_in(tgen):
     for af in ("ipv4", "ipv6"):
         k.wait_for("refilled " + af, lambda: k.adj_in(tgen, INST, "r2", af), k.SENT["r2"][af])
     assert counts() == {"ipv4Unicast": 6, "ipv6Unicast": 6}
+
+    # Turning retention off frees one AF's entries and leaves the other's.
+    k.configure(r1, INST, "ipv4", "no peer {} keep-all-routes".format(R2))
+    assert counts() == {"ipv4Unicast": 0, "ipv6Unicast": 6}
+    k.configure(r1, INST, "ipv6", "no peer {} keep-all-routes".format(R2))
+    assert counts() == {"ipv4Unicast": 0, "ipv6Unicast": 0}
     k.assert_bgpd_alive(tgen)
 
 
