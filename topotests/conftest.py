@@ -14,6 +14,7 @@ pytest.mark.usefixtures("reset_r1").
 """
 
 import os
+import signal
 import sys
 
 import pytest
@@ -21,6 +22,12 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
 import kar_model as m  # noqa: E402
+
+# FRR 10's topotest library (munet) stops the process that holds a node's
+# namespaces with SIGHUP, then waits 30 s before SIGKILL.  A run started
+# with SIGHUP ignored (nohup, some job runners) hands that on to it, which
+# costs a minute per test file; the holder is to die on SIGHUP.
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="module")
