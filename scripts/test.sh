@@ -9,6 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 lines=$(kar_lines_from)
+rm -rf "$kar_reports"
 failed=()
 summary=()
 step() { # step NAME COMMAND...: run, time and record one part
@@ -32,4 +33,9 @@ done
 
 echo "== summary"
 printf '%s\n' "${summary[@]}"
-((${#failed[@]} == 0)) || { echo "FAILED: ${failed[*]}"; exit 1; }
+((${#failed[@]} == 0)) || {
+	shopt -s nullglob
+	/usr/bin/python3 "$kar_top/scripts/failed_tests.py" "$kar_reports"/*.xml
+	echo "FAILED: ${failed[*]}"
+	exit 1
+}

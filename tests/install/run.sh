@@ -13,4 +13,6 @@ export KAR_DEB_DIR=$(kar_line_dir "$line")
 export KAR_LIBYANG_DEB_DIR=$kar_top/build/libyang
 export PATH=$KAR_BUILD_PATH
 cd "$kar_top/tests/install"
-exec /usr/bin/python3 -m pytest -p no:cacheprovider -v test_install.py
+mkdir -p "$kar_reports"
+exec /usr/bin/python3 -m pytest -p no:cacheprovider -v \
+	--junitxml "$kar_reports/install-$line.xml" test_install.py
