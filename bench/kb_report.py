@@ -163,8 +163,9 @@ def markdown(res):
          "Cells: median (min–max) over the runs used; CPU is the daemon's, "
          "less what the benchmark's polls cost it (measured in the same run).",
          "", "Load per run (1-minute load average at start / end; CPU the "
-         "rest of the machine used while the run ran; flagged above %.1f):"
-         % res["load_limit"], "",
+         "rest of the machine used while the run ran; flagged when the load "
+         "at start is above %.1f or the others' CPU above %.2f cores):"
+         % (res["load_limit"], res["load_limit"] / 2), "",
          "| run | load start | load end | others' CPU (cores) | flagged | "
          "wall s |", "| ---: | ---: | ---: | ---: | --- | ---: |"]
     for r in res["runs"]:
