@@ -32,8 +32,6 @@ kar_check_line() {
 # Where a line's build and its unpacked packages live inside the clone.
 kar_line_dir() { echo "$kar_top/build/frr-$1"; }
 kar_line_root() { echo "$kar_top/build/frr-$1/root"; }
-# pytest's JUnit reports of the last scripts/test.sh run
-kar_reports=$kar_top/build/test-reports
 
 # The lines named on the command line (or in KAR_LINE), else all of them.
 kar_lines_from() {

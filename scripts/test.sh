@@ -9,7 +9,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 lines=$(kar_lines_from)
-rm -rf "$kar_reports"
+# pytest's JUnit reports of this run, for the failed tests' names
+export KAR_REPORTS=$kar_top/build/test-reports
+rm -rf "$KAR_REPORTS"
+mkdir -p "$KAR_REPORTS"
 failed=()
 summary=()
 step() { # step NAME COMMAND...: run, time and record one part
@@ -35,7 +38,7 @@ echo "== summary"
 printf '%s\n' "${summary[@]}"
 ((${#failed[@]} == 0)) || {
 	shopt -s nullglob
-	/usr/bin/python3 "$kar_top/scripts/failed_tests.py" "$kar_reports"/*.xml
+	/usr/bin/python3 "$kar_top/scripts/failed_tests.py" "$KAR_REPORTS"/*.xml
 	echo "FAILED: ${failed[*]}"
 	exit 1
 }

@@ -10,7 +10,7 @@ line=$1
 shift
 kar_topotest_env "$line"
 cd "$kar_tt"
-mkdir -p "$kar_reports"
 # shellcheck disable=SC2086
 exec /usr/bin/python3 -m pytest -p no:cacheprovider -v -o log_cli=false \
-	--junitxml "$kar_reports/topotests-$line.xml" ${KAR_TESTS:-kar/} "$@"
+	${KAR_REPORTS:+--junitxml "$KAR_REPORTS/topotests-$line.xml"} \
+	${KAR_TESTS:-kar/} "$@"

@@ -13,6 +13,6 @@ export KAR_DEB_DIR=$(kar_line_dir "$line")
 export KAR_LIBYANG_DEB_DIR=$kar_top/build/libyang
 export PATH=$KAR_BUILD_PATH
 cd "$kar_top/tests/install"
-mkdir -p "$kar_reports"
+# shellcheck disable=SC2086
 exec /usr/bin/python3 -m pytest -p no:cacheprovider -v \
-	--junitxml "$kar_reports/install-$line.xml" test_install.py
+	${KAR_REPORTS:+--junitxml "$KAR_REPORTS/install-$line.xml"} test_install.py
