@@ -11,7 +11,8 @@ kb_topo's, the scenarios kb_scenarios', the clients kb_proc's.
 
 Usage (as root): bench_kar.py --frr LABEL=ROOT[,LIBDIR...] [--frr ...]
                               [--runs 5] [--out DIR] [--show-peers 8]
-                              [--profile LABEL] N [N ...]
+                              [--profile LABEL] [--callgrind-learn N]
+                              N [N ...]
                  bench_kar.py --cleanup
 """
 
@@ -26,6 +27,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import kb_callgrind  # noqa: E402
 import kb_report  # noqa: E402
 from kb_proc import CpuMeter, cleanup, log  # noqa: E402
 from kb_scenarios import FrrProbe, Round, poll_cost  # noqa: E402
@@ -257,6 +259,9 @@ def main():
                     help="what --profile records")
     ap.add_argument("--profile-callgraph", default="fp",
                     help="perf's --call-graph mode (fp, dwarf)")
+    ap.add_argument("--callgrind-learn", type=int, default=0, metavar="N",
+                    help="count bgpd's instructions learning N prefixes "
+                    "(valgrind), both retention modes, every build")
     ap.add_argument("--cleanup", action="store_true")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -269,6 +274,8 @@ def main():
     ns = sorted(args.n or [250000, 500000, 1000000])
     if not all(2 <= n <= MAX_N for n in ns):
         sys.exit("bench_kar: N must be in 2..%d" % MAX_N)
+    if not 0 <= args.callgrind_learn <= MAX_N:
+        sys.exit("bench_kar: --callgrind-learn N must be in 0..%d" % MAX_N)
     if not 0 <= args.show_peers <= MAX_PEERS:
         sys.exit("bench_kar: --show-peers at most %d" % MAX_PEERS)
     only = set(args.only.split(",")) if args.only else set()
@@ -308,6 +315,10 @@ def main():
         if args.show_peers:
             res["show_peers"] = show_peers(topo, args.frr, max(ns),
                                            args.show_peers, args.show_reps)
+        if args.callgrind_learn:
+            res["callgrind"] = [
+                kb_callgrind.count_learn(topo, frr, args.callgrind_learn,
+                                         args.out) for frr in args.frr]
         if args.profile:
             frr = next(f for f in args.frr if f.label == args.profile)
             res["profile"] = profile(topo, frr, max(ns), args.out,

@@ -175,13 +175,19 @@ def stop_pid(pid, timeout=5.0):
     time.sleep(0.2)
 
 
-def start_daemon(cmd, logfile, env=None):
-    """Run a daemon's start command (it forks itself); its start-up output
-    goes to logfile."""
+def start_daemon(cmd, logfile, env=None, forks=True):
+    """Run a daemon's start command; one that forks itself (forks) is
+    waited for, one that does not is left running in a session of its
+    own.  Its output goes to logfile."""
     with open(logfile, "a") as out:
         out.write("+ %s\n" % " ".join(cmd))
         out.flush()
-        subprocess.run(cmd, check=True, stdout=out, stderr=out, env=env)
+        if forks:
+            subprocess.run(cmd, check=True, stdout=out, stderr=out, env=env)
+        else:
+            subprocess.Popen(cmd, stdout=out, stderr=out, env=env,
+                             stdin=subprocess.DEVNULL,
+                             start_new_session=True)
 
 
 def ns_exists(ns):

@@ -218,6 +218,21 @@ def markdown(res):
                 label, cell(stats([x["wall_s"] for x in reps]), 3),
                 cell(stats([x["cpu_s"] for x in reps]), 3),
                 reps[0]["bytes"]))
+    if res.get("callgrind"):
+        L += ["", "Instructions bgpd executes to learn N prefixes (callgrind, "
+              "inside bgp_process_packet(): UPDATE parsing and bgp_update(); "
+              "counted, not timed; the module's own over the whole learning):",
+              "",
+              "| build | N | soft-reconfiguration | keep-all-routes | "
+              "module's own | per prefix, soft / keep | keep ÷ soft |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for c in res["callgrind"]:
+            soft, keep = c["modes"]["soft"], c["modes"]["keep"]
+            L.append("| %s | %s | %s | %s | %s | %.1f / %.1f | %.5f |" % (
+                c["label"], format(c["n"], ","), format(soft["ir"], ","),
+                format(keep["ir"], ","), format(keep["ir_module"], ","),
+                soft["ir_per_prefix"], keep["ir_per_prefix"],
+                c["ratio_keep_soft"]))
     return "\n".join(L) + "\n"
 
 

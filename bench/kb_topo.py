@@ -102,6 +102,8 @@ class Topology:
         self.sender_pid = self.rx_pid = None
         self.vty = None
         self.retired_s = 0.0         # CPU of our daemons that have ended
+        self.run_dir = FRR_RUN
+        self.bgpd_wrapper = []       # a command bgpd runs under (valgrind)
 
     # -- namespaces ------------------------------------------------------
 
@@ -140,10 +142,10 @@ class Topology:
                 live += cpu_ns(pid)
         return self.retired_s + live / 1e9
 
-    def _stop(self, pid):
+    def _stop(self, pid, timeout=5.0):
         if pid and alive(pid):
             self.retired_s += cpu_ns(pid) / 1e9
-            stop_pid(pid)
+            stop_pid(pid, timeout)
 
     # -- FRR -------------------------------------------------------------
 
@@ -203,15 +205,21 @@ class Topology:
             os.unlink(FRR_RUN + "/bgpd.pid")
         except FileNotFoundError:
             pass
-        start_daemon(["ip", "netns", "exec", NS_R1, frr.sbin + "/bgpd",
-                      "-d", "-n", "-u", "frr", "-g", "frr", "-P", "0",
+        # under a wrapper bgpd stays in the foreground: a daemonizing
+        # parent would end under valgrind too, and fail to write its file
+        wrapped = bool(self.bgpd_wrapper)
+        start_daemon(["ip", "netns", "exec", NS_R1] + self.bgpd_wrapper +
+                     [frr.sbin + "/bgpd"] + ([] if wrapped else ["-d"]) +
+                     ["-n", "-u", "frr", "-g", "frr", "-P", "0",
                       "-M", "keep_all_routes", "--moduledir", frr.moduledir,
                       "-f", conf, "-i", FRR_RUN + "/bgpd.pid", "-z", ZSERV,
                       "--vty_socket", FRR_RUN,
                       "--log", "file:" + FRR_RUN + "/bgpd.log"],
-                     self.daemon_log, frr.env)
-        self.bgpd_pid = read_pid(FRR_RUN + "/bgpd.pid")
-        end = time.monotonic() + 30
+                     self.daemon_log, frr.env, forks=not wrapped)
+        # valgrind slows bgpd's start-up (YANG modules) about tenfold
+        bound = 300 if wrapped else 30
+        self.bgpd_pid = read_pid(FRR_RUN + "/bgpd.pid", bound)
+        end = time.monotonic() + bound
         while True:
             try:
                 self.vty = Vty(FRR_RUN + "/bgpd.vty")
@@ -230,7 +238,8 @@ class Topology:
         if self.vty:
             self.vty.close()
             self.vty = None
-        self._stop(self.bgpd_pid)
+        # under valgrind, bgpd's exit (and callgrind's file) takes a while
+        self._stop(self.bgpd_pid, 300 if self.bgpd_wrapper else 5)
         self.bgpd_pid = None
 
     def stop_frr(self):

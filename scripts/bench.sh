@@ -4,10 +4,11 @@
 #
 # Builds the Debian packages of every FRR line the project carries (those
 # with a series under patches/, or KAR_LINE) where missing, installs what
-# the benchmark needs from Debian (bird2, python3-matplotlib, linux-perf),
-# then runs bench/bench_kar.py on the unpacked packages: zebra and bgpd -M
-# keep_all_routes of each line, BIRD 2 sending N prefixes, and BIRD 2 as
-# the anchor receiving them.  Every scenario alternates inside each run.
+# the benchmark needs from Debian (bird2, python3-matplotlib, linux-perf,
+# valgrind), then runs bench/bench_kar.py on the unpacked packages: zebra
+# and bgpd -M keep_all_routes of each line, BIRD 2 sending N prefixes, and
+# BIRD 2 as the anchor receiving them.  Every scenario alternates inside
+# each run; after the runs, callgrind counts what learning costs bgpd.
 # Results (markdown, JSON, PNG) go to bench-results/ (git-ignored).  Every
 # namespace and process it starts is named kb* and removed at the end, also
 # on error.  It starts daemons: on a shared machine run it under the same
@@ -20,6 +21,10 @@
 #                            to compare (unpacked like build/frr-LINE/root)
 #   KAR_BENCH_CPUTIME_OFF=1  also each line with `no service cputime-stats`
 #                            (FRR 10's per-task and per-route-map CPU clock)
+#   KAR_BENCH_CALLGRIND_N=100000   also count the instructions bgpd executes
+#                            to learn that many prefixes, native soft-
+#                            reconfiguration against keep-all-routes
+#                            (valgrind; 0: skip it)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -33,7 +38,7 @@ done
 ((${#lines[@]})) || kar_die "no FRR line to benchmark"
 bash "$kar_top/scripts/build.sh" "${lines[@]}"
 
-mapfile -t need < <(kar_missing_pkgs bird2 python3-matplotlib linux-perf)
+mapfile -t need < <(kar_missing_pkgs bird2 python3-matplotlib linux-perf valgrind)
 if ((${#need[@]})); then
 	apt-get update -q
 	kar_apt_install "${need[@]}"
@@ -60,5 +65,7 @@ trap 'exit 130' INT TERM
 (($# > 0)) || set -- 250000 500000 1000000
 start=$(date +%s)
 "$py" "$kar_top/bench/bench_kar.py" "${frr[@]}" --runs "${KAR_BENCH_RUNS:-5}" \
-	--show-peers "${KAR_BENCH_SHOW_PEERS:-8}" --out "$kar_top/bench-results" "$@"
+	--show-peers "${KAR_BENCH_SHOW_PEERS:-8}" \
+	--callgrind-learn "${KAR_BENCH_CALLGRIND_N:-100000}" \
+	--out "$kar_top/bench-results" "$@"
 kar_log "benchmark finished in $(($(date +%s) - start)) s; results in $kar_top/bench-results/"
