@@ -102,7 +102,6 @@ class Topology:
         self.sender_pid = self.rx_pid = None
         self.vty = None
         self.retired_s = 0.0         # CPU of our daemons that have ended
-        self.run_dir = FRR_RUN
         self.bgpd_wrapper = []       # a command bgpd runs under (valgrind)
 
     # -- namespaces ------------------------------------------------------

@@ -540,11 +540,6 @@ def alive_without_b1(tgen):
     assert B2 in summary(tgen)
 
 
-if __name__ == "__main__":
-    sys.exit(pytest.main(["-s"] + sys.argv[1:]))
-
-
-
 def route_map_times(tgen):
     "IMPORT's invocations, its time and the sum of its entries' times (ms)."
     data = k.show_json(r1(tgen), "show route-map IMPORT json")
@@ -571,3 +566,7 @@ def test_route_map_time_covers_each_application(tgen):
     assert invoked_after - invoked >= N, (invoked, invoked_after)
     assert map_ms_after > map_ms, (map_ms, map_ms_after)
     assert map_ms_after >= rules_ms, (map_ms_after, rules_ms)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main(["-s"] + sys.argv[1:]))
