@@ -251,11 +251,12 @@ def clear_soft_in(tgen):
 
 # Run inside r1: speaks bgpd's vty socket as vtysh does (a command ends
 # with NUL; an answer with three NULs and a status byte), over one
-# connection.  Types `before` (what starts the replay), waits 20 ms so that
-# the fault arrives during the first slice, then runs the fault: bgpd
-# commands go in one write, after a count query (bgpd reads at most 512
-# bytes at a time: a longer fault would be split across slices, and is
-# refused); a BIRD command goes to its control socket.  Then follows b1's
+# connection.  Types `before` (what starts the replay), then runs the fault:
+# bgpd commands go in one write, 20 ms later so that they arrive during the
+# first slice, after a count query (bgpd reads at most 512 bytes at a time:
+# a longer fault would be split across slices, and is refused); a BIRD
+# command goes to its control socket at once, since its UPDATE still has
+# to reach bgpd before the replay reaches its prefix.  Then follows b1's
 # count, one write at a time, until it is `until` and, with `prefix`, until
 # that prefix has `paths` paths (noting whether MARK was marked by then).
 # Prints what it saw.
@@ -311,11 +312,11 @@ cmds(["enable"])
 for line in args["before"]:
     cmds([line])
 out = {}
-time.sleep(0.02)
 if args["fault"][0][0] == "bird":
     bird(args["fault"][0][1], args["fault"][0][2])
     out["at"] = count(cmds([SUMMARY])[0])
 else:
+    time.sleep(0.02)
     out["at"] = count(cmds([SUMMARY] + [f[1] for f in args["fault"]])[0])
 out["after"], out["times"] = [], []
 start = time.monotonic()
@@ -396,13 +397,17 @@ def applied(tgen, policy, timeout=180):
     alive(tgen)
 
 
+def p0_applied(tgen):
+    set_policy(tgen, "P0")
+    clear_soft_in(tgen)
+    k.wait_for("P0 applied", lambda: accepted(tgen), N, 120)
+
+
 @pytest.fixture(autouse=True)
 def from_p0(tgen):
     """Every test starts with P0 applied from the stored routes."""
     alive(tgen)
-    set_policy(tgen, "P0")
-    clear_soft_in(tgen)
-    k.wait_for("P0 applied", lambda: accepted(tgen), N, 120)
+    p0_applied(tgen)
     yield
 
 
@@ -484,13 +489,24 @@ def test_update_of_other_peer_mid_replay(tgen):
     """b2 announces a better path for the table's last prefix while the
     replay runs: bgpd must select it, though the replay will find b1's
     own path for that prefix unchanged."""
-    set_policy(tgen, "P1")
+    tries = 5
     try:
-        seen = mid_replay(tgen, "b2 announces {}".format(LATE), [CLEAR],
-                          [("bird", "b2", "enable s2")], len(B), prefix=LATE, paths=2)
-        # Only an update that arrives before the replay reaches LATE tests
-        # anything: MARK, just before LATE, was not marked yet.
-        assert not seen["markedBefore"], "b2's path came after the replay passed MARK"
+        for attempt in range(1, tries + 1):
+            if attempt > 1:
+                birdc(tgen, "b2", "disable s2")
+                k.wait_for("b2's path gone", lambda: len(paths(tgen, LATE)), 1, 30)
+                p0_applied(tgen)
+            set_policy(tgen, "P1")
+            seen = mid_replay(tgen, "b2 announces {}".format(LATE), [CLEAR],
+                              [("bird", "b2", "enable s2")], len(B), prefix=LATE, paths=2)
+            # Only an update that arrives before the replay reaches LATE
+            # tests anything: MARK, just before LATE, was not marked yet.
+            # 10.3 replays the 160,000 routes in about 0.2 s, and b2's
+            # update can lose that race: try again, a bounded number of times.
+            if not seen["markedBefore"]:
+                break
+        assert not seen["markedBefore"], \
+            "b2's path came after the replay passed MARK, {} tries".format(tries)
         applied(tgen, "P1")
         assert marked(tgen, MARK), "P1's replay did not reach MARK"
         best = [p for p in paths(tgen, LATE) if p.get("bestpath", {}).get("overall")]
