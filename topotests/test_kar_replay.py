@@ -11,7 +11,7 @@ Policies: P0 accepts everything; P1 denies A, P2 denies B.  P1 and P2 also
 match every route against a 1,000-line as-path list (SLOW), as long
 policies do: on FRR 8.4, whose bgpd matches as-paths with glibc's regex,
 that is about 40 us a route and a second a slice; 10.3's bgpd uses PCRE2
-and replays a slice in a twentieth of that.  The checks do not depend on
+and replays a slice in 20-40 ms.  The checks do not depend on
 that speed.  A replay under P1 is seen under way while b1's accepted count
 falls from N towards len(B).  An as-path list, not an
 access-list: bgpd reads it from its configuration at once, where a long
