@@ -173,12 +173,12 @@ def test_bad_module_option(spec, error):
     import subprocess
     import tempfile
 
-    d = tempfile.mkdtemp(prefix="kar-badmod-")
-    res = subprocess.run(
-        ["bgpd", "-M", spec, *k.MODULEDIR_ARGS, "-Z", "-p", "0", "-f", "/dev/null",
-         "-i", d + "/bgpd.pid", "--vty_socket", d],
-        capture_output=True, text=True, timeout=30,
-    )
+    with tempfile.TemporaryDirectory(prefix="kar-badmod-") as d:
+        res = subprocess.run(
+            ["bgpd", "-M", spec, *k.MODULEDIR_ARGS, "-Z", "-p", "0", "-f", "/dev/null",
+             "-i", d + "/bgpd.pid", "--vty_socket", d],
+            capture_output=True, text=True, timeout=30,
+        )
     assert res.returncode != 0
     assert error in res.stderr, res.stderr
 
