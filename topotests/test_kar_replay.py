@@ -485,6 +485,11 @@ def test_instance_deleted_mid_replay(tgen):
     applied(tgen, "P1")
 
 
+def b2_withdrawn(tgen):
+    birdc(tgen, "b2", "disable s2")
+    k.wait_for("b2's path gone", lambda: len(paths(tgen, LATE)), 1, 30)
+
+
 def test_update_of_other_peer_mid_replay(tgen):
     """b2 announces a better path for the table's last prefix while the
     replay runs: bgpd must select it, though the replay will find b1's
@@ -493,8 +498,7 @@ def test_update_of_other_peer_mid_replay(tgen):
     try:
         for attempt in range(1, tries + 1):
             if attempt > 1:
-                birdc(tgen, "b2", "disable s2")
-                k.wait_for("b2's path gone", lambda: len(paths(tgen, LATE)), 1, 30)
+                b2_withdrawn(tgen)
                 p0_applied(tgen)
             set_policy(tgen, "P1")
             seen = mid_replay(tgen, "b2 announces {}".format(LATE), [CLEAR],
@@ -512,8 +516,7 @@ def test_update_of_other_peer_mid_replay(tgen):
         best = [p for p in paths(tgen, LATE) if p.get("bestpath", {}).get("overall")]
         assert [p["peer"]["peerId"] for p in best] == [B2]
     finally:
-        birdc(tgen, "b2", "disable s2")
-        k.wait_for("b2's path gone", lambda: len(paths(tgen, LATE)), 1, 30)
+        b2_withdrawn(tgen)
 
 
 def test_no_node_left_locked(tgen):
