@@ -221,7 +221,8 @@ def host_info():
             "bird": (bird.stdout + bird.stderr).strip()}
 
 
-FRR_SPEC = "--frr LABEL=ROOT[,LIBDIR...][,cputime=off]"
+FRR_SPEC = "--frr LABEL=ROOT[,LIBDIR...][,cputime=off][,hugepages=on]"
+OPTIONS = ("cputime=off", "hugepages=on")
 
 
 def parse_frr(spec):
@@ -229,11 +230,12 @@ def parse_frr(spec):
     if not rest:
         raise argparse.ArgumentTypeError(FRR_SPEC)
     root, *libdirs = rest.split(",")
-    cputime = [d for d in libdirs if d.startswith("cputime=")]
-    if cputime not in ([], ["cputime=off"]):
+    opts = [d for d in libdirs if "=" in d]
+    if any(o not in OPTIONS for o in opts) or len(set(opts)) != len(opts):
         raise argparse.ArgumentTypeError(FRR_SPEC)
-    libdirs = [d for d in libdirs if d not in cputime]
-    return Frr(label, root, libdirs, cputime_stats=not cputime)
+    libdirs = [d for d in libdirs if d not in opts]
+    return Frr(label, root, libdirs, cputime_stats="cputime=off" not in opts,
+               hugepages="hugepages=on" in opts)
 
 
 def main():
@@ -241,7 +243,8 @@ def main():
     ap.add_argument("n", nargs="*", type=int)
     ap.add_argument("--frr", action="append", type=parse_frr, default=[],
                     help="a build to measure; cputime=off starts its bgpd "
-                    "with `no service cputime-stats`")
+                    "with `no service cputime-stats`; hugepages=on starts "
+                    "its daemons with glibc.malloc.hugetlb=1")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--reruns", type=int, default=3,
                     help="extra runs at most, to replace flagged ones")
@@ -278,6 +281,10 @@ def main():
         sys.exit("bench_kar: --callgrind-learn N must be in 0..%d" % MAX_N)
     if not 0 <= args.show_peers <= MAX_PEERS:
         sys.exit("bench_kar: --show-peers at most %d" % MAX_PEERS)
+    labels = {f.label: f for f in args.frr}
+    if args.profile not in (None, *labels):
+        sys.exit("bench_kar: --profile %s: no --frr of that label"
+                 % args.profile)
     only = set(args.only.split(",")) if args.only else set()
     os.makedirs(args.out, exist_ok=True)
 
@@ -320,7 +327,7 @@ def main():
                 kb_callgrind.count_learn(topo, frr, args.callgrind_learn,
                                          args.out) for frr in args.frr]
         if args.profile:
-            frr = next(f for f in args.frr if f.label == args.profile)
+            frr = labels[args.profile]
             res["profile"] = profile(topo, frr, max(ns), args.out,
                                      args.profile_callgraph, args.profile_of,
                                      args.show_peers or 1)

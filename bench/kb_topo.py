@@ -69,7 +69,8 @@ def prefix(i):
 class Frr:
     """One FRR build, unpacked from its packages (dpkg -x) into root."""
 
-    def __init__(self, label, root, libdirs=(), cputime_stats=True):
+    def __init__(self, label, root, libdirs=(), cputime_stats=True,
+                 hugepages=False):
         self.label = label
         # FRR 10 reads the thread CPU clock (a system call) around every
         # task and route-map application when this is on, its default.
@@ -81,6 +82,12 @@ class Frr:
         libs = [os.path.join(self.root, "usr/lib", MULTIARCH, "frr")]
         self.env = dict(os.environ,
                         LD_LIBRARY_PATH=":".join(libs + list(libdirs)))
+        # glibc then asks for transparent huge pages for its heap
+        # (madvise), which a kernel in `madvise` mode gives only on request:
+        # it tells how much of bgpd's cost at 1M is TLB misses.
+        self.hugepages = hugepages
+        if hugepages:
+            self.env["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1"
         for daemon in ("bgpd", "zebra"):
             if not os.access(os.path.join(self.sbin, daemon), os.X_OK):
                 raise SystemExit("bench: no %s in %s" % (daemon, self.sbin))
@@ -89,6 +96,7 @@ class Frr:
         bgpd = os.path.join(self.sbin, "bgpd")
         return {"label": self.label, "root": self.root,
                 "cputime_stats": self.cputime_stats,
+                "hugepages": self.hugepages,
                 "bgpd_mtime": time.strftime(
                     "%Y-%m-%dT%H:%M:%S",
                     time.localtime(os.path.getmtime(bgpd)))}

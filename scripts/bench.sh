@@ -17,10 +17,15 @@
 #   KAR_BENCH_RUNS=5         runs (the report's medians and ranges)
 #   KAR_BENCH_SHOW_PEERS=8   retained peers for the `show ... keep-all-routes`
 #                            timing at the largest N (0: skip it)
-#   KAR_BENCH_FRR="LABEL=ROOT[,LIBDIR][,cputime=off] ..."   more FRR builds
-#                            to compare (unpacked like build/frr-LINE/root)
+#   KAR_BENCH_FRR="LABEL=ROOT[,LIBDIR][,cputime=off][,hugepages=on] ..."
+#                            more FRR builds to compare (unpacked like
+#                            build/frr-LINE/root)
 #   KAR_BENCH_CPUTIME_OFF=1  also each line with `no service cputime-stats`
 #                            (FRR 10's per-task and per-route-map CPU clock)
+#   KAR_BENCH_HUGEPAGES=1    also each line with glibc.malloc.hugetlb=1 in its
+#                            daemons' environment (transparent huge pages for
+#                            the heap, which a kernel in `madvise` mode gives
+#                            only on request)
 #   KAR_BENCH_CALLGRIND_N=100000   also count the instructions bgpd executes
 #                            to learn that many prefixes, native soft-
 #                            reconfiguration against keep-all-routes
@@ -52,6 +57,9 @@ for line in "${lines[@]}"; do
 	frr+=(--frr "FRR $spec")
 	if [[ ${KAR_BENCH_CPUTIME_OFF:-0} == 1 ]]; then
 		frr+=(--frr "FRR ${spec/=/ cputime off=},cputime=off")
+	fi
+	if [[ ${KAR_BENCH_HUGEPAGES:-0} == 1 ]]; then
+		frr+=(--frr "FRR ${spec/=/ hugepages=},hugepages=on")
 	fi
 done
 for spec in ${KAR_BENCH_FRR:-}; do
