@@ -477,7 +477,7 @@ def test_instance_deleted_mid_replay(tgen):
         r1(tgen), "show bgp vrf all summary json"), False)
     daemons_run(tgen)
     # The instance's table goes with it, though the replay had queued its
-    # nodes for best-path selection (10.3 0023; none of b2's here).
+    # nodes for best-path selection (10.3 0023, 8.4 0022; none of b2's here).
     k.wait_for("the instance's nodes freed", lambda: rib_nodes(tgen),
                lambda n: n < N // 1000, 60)
     config(tgen, "router bgp 100 vrf vpna", *neighbor_lines())
