@@ -477,7 +477,7 @@ def test_instance_deleted_mid_replay(tgen):
         r1(tgen), "show bgp vrf all summary json"), False)
     daemons_run(tgen)
     # The instance's table goes with it, though the replay had queued its
-    # nodes for best-path selection (10.3 0023, 8.4 0022; none of b2's here).
+    # nodes for best-path selection (10.3 0022, 8.4 0023; none of b2's here).
     k.wait_for("the instance's nodes freed", lambda: rib_nodes(tgen),
                lambda n: n < N // 1000, 60)
     config(tgen, "router bgp 100 vrf vpna", *neighbor_lines())
@@ -572,7 +572,7 @@ def test_route_map_time_covers_each_application(tgen):
     """What `show route-map` tells an operator looking for an expensive
     policy: a replay of N routes through IMPORT (P1 matches each against
     SLOW) adds N invocations and adds to the map's time, which covers its
-    entries' (each application is timed whole: 10.3 0018 and 0022; upstream
+    entries' (each application is timed whole: 10.3 0018; upstream
     read the map's clock twice in a row at the end, so its time stayed at
     about 0)."""
     if os.environ.get("KAR_FRR_LINE") != "10.3":
@@ -590,7 +590,7 @@ def test_route_map_time_covers_each_application(tgen):
 def test_unlabeled_paths_have_no_ancillary_record(tgen):
     """What `show bgp memory` counts for b1's N accepted paths, which carry
     no MPLS label: no ancillary record each (FRR 10.1 to 10.3 allocated one
-    for every received path, 10.3 0024; FRR 8.4 never did), so the replay
+    for every received path, 10.3 0023; FRR 8.4 never did), so the replay
     that denies part of them has that many fewer records to free."""
     applied(tgen, "P0")
     memory = k.bgp_memory(tgen)
