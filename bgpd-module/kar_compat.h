@@ -37,8 +37,10 @@ static inline enum bgp_fsm_status kar_peer_status(const struct peer *peer)
 	return peer->status;
 }
 
-/* Route-refresh capability received: RFC 2918 or the old Cisco code. */
-static inline bool kar_peer_can_refresh(const struct peer *peer)
+/* Route-refresh capability received (RFC 2918 or the old Cisco code), as
+ * show reports it; bgpd's peer_change_action() decides what is sent.
+ */
+static inline bool kar_peer_refresh_received(const struct peer *peer)
 {
 	return CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_OLD_RCV) ||
 	       CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_NEW_RCV);
@@ -49,36 +51,6 @@ static inline bool kar_bgp_hidden(const struct bgp *bgp)
 {
 	return false;
 }
-
-/* FRR 9.0's lib/prefix.c afi2str_lower(), which 8.4 lacks. */
-static inline const char *afi2str_lower(afi_t afi)
-{
-	switch (afi) {
-	case AFI_IP:
-		return "ipv4";
-	case AFI_IP6:
-		return "ipv6";
-	case AFI_L2VPN:
-		return "l2vpn";
-	case AFI_MAX:
-	case AFI_UNSPEC:
-		return "bad-value";
-	}
-
-	assert(!"Reached end of function we should never reach");
-}
-
-/*
- * 8.4's vtysh/extract.pl runs each command file through cpp with
- * VTYSH_EXTRACT_PL defined, before its clippy output may exist: there the
- * include is of this (already included) header instead.  Use as
- * #include KAR_CLIPPY("bgpd/kar_vty_clippy.c").
- */
-#ifdef VTYSH_EXTRACT_PL
-#define KAR_CLIPPY(file) "kar_compat.h"
-#else
-#define KAR_CLIPPY(file) file
-#endif
 
 #else /* FRR 10.3 */
 
@@ -94,7 +66,7 @@ static inline enum bgp_fsm_status kar_peer_status(const struct peer *peer)
 	return peer->connection->status;
 }
 
-static inline bool kar_peer_can_refresh(const struct peer *peer)
+static inline bool kar_peer_refresh_received(const struct peer *peer)
 {
 	return CHECK_FLAG(peer->cap, PEER_CAP_REFRESH_RCV);
 }
@@ -104,9 +76,6 @@ static inline bool kar_bgp_hidden(const struct bgp *bgp)
 {
 	return IS_BGP_INSTANCE_HIDDEN(bgp);
 }
-
-/* vtysh learns commands from the binaries' xref data, not from cpp. */
-#define KAR_CLIPPY(file) file
 
 #endif
 

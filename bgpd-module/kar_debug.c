@@ -16,7 +16,9 @@
 #include "kar_compat.h"
 #include "kar_debug.h"
 
-#include KAR_CLIPPY("bgpd/kar_debug_clippy.c")
+#ifndef VTYSH_EXTRACT_PL
+#include "bgpd/kar_debug_clippy.c"
+#endif
 
 struct debug kar_debug = {.desc = "BGP keep-all-routes"};
 

@@ -24,11 +24,12 @@
 DEFINE_MGROUP(KAR, "keep-all-routes");
 
 /*
- * Whether the peer's Adj-RIB-In is kept, from the records.  bgpd keeps the
- * answer per peer and AF and asks again only after the records change
- * (kar_state.c tells it), so this runs once per peer and change, not per
- * received route.  A peer-group's conf (asked about when a group's
- * soft-reconfiguration changes) has no Adj-RIB-In of its own.
+ * The bgp_adj_in_needed hook: whether this module needs the peer's
+ * Adj-RIB-In, from its records alone (bgpd ORs it with the other consumers'
+ * answers and soft-reconfiguration inbound).  bgpd asks on a change of
+ * configuration or session and keeps the answer for the UPDATE path.  A
+ * peer-group's conf (asked about when a group's soft-reconfiguration
+ * changes) has no Adj-RIB-In of its own.
  */
 static int kar_adj_in_needed(struct peer *peer, afi_t afi, safi_t safi)
 {

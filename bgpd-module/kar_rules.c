@@ -4,35 +4,27 @@
  */
 #include "kar_rules.h"
 
-/* retained(P, A): true iff at least one source is configured. */
 bool kar_retained(unsigned int sources)
 {
 	return (sources & KAR_SRC_ALL) != 0;
 }
 
 /*
- * Only a change of retained() does anything: adding a second source or
- * removing one of two leaves the stored routes as they are.  When retention
- * starts, the routes the peer sent earlier were not kept, so an Established
- * peer is asked again: by ROUTE-REFRESH when it can, by resetting the
- * session when it cannot.  A peer that is not Established, or has not
- * negotiated the AF, sent nothing that was lost: its next UPDATEs are
- * stored as they come.  When retention ends, the stored routes are freed;
- * Loc-RIB and the session are untouched.
+ * Only a change of what bgpd keeps does anything: adding a second source
+ * (or a second consumer) or removing one of two leaves the stored routes
+ * as they are.  When bgpd starts keeping the table, the routes the peer
+ * sent earlier were not kept, so the peer is asked again; a session that
+ * has not negotiated the AF sent nothing that was lost, and its next
+ * UPDATEs are stored as they come.  When no consumer keeps the table any
+ * more, it is freed; Loc-RIB and the session are untouched.
  */
-enum kar_action kar_decide(unsigned int before, unsigned int after,
-			   const struct kar_peer_facts *facts)
+enum kar_change kar_decide(bool was_kept, bool kept, bool negotiated)
 {
-	bool was = kar_retained(before), now = kar_retained(after);
-
-	if (was == now)
-		return KAR_ACTION_NONE;
-	if (!now)
-		return KAR_ACTION_FREE;
-	if (!facts->established || !facts->af_negotiated)
-		return KAR_ACTION_NONE;
-	return facts->route_refresh ? KAR_ACTION_ROUTE_REFRESH
-				    : KAR_ACTION_SESSION_RESET;
+	if (was_kept == kept)
+		return KAR_CHANGE_NONE;
+	if (!kept)
+		return KAR_CHANGE_FREE;
+	return negotiated ? KAR_CHANGE_FILL : KAR_CHANGE_NONE;
 }
 
 unsigned int kar_still_held_by(unsigned int after)
@@ -59,8 +51,6 @@ const char *kar_action_name(enum kar_action action)
 		return "route-refresh";
 	case KAR_ACTION_SESSION_RESET:
 		return "session-reset";
-	case KAR_ACTION_FREE:
-		return "free";
 	}
 	return "unknown";
 }

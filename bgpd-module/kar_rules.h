@@ -5,7 +5,10 @@
  *
  * Nothing here knows bgpd: the module feeds these functions what it reads
  * from bgpd and does what they decide, so the C unit tests drive the very
- * rules that run, without a daemon.
+ * rules that run, without a daemon.  What bgpd decides itself (whether its
+ * Adj-RIB-In is kept for a peer: bgp_adj_in_needed(), all consumers
+ * together; how an Established peer is asked again: peer_change_action())
+ * is not repeated here.
  */
 #ifndef KAR_RULES_H
 #define KAR_RULES_H
@@ -20,26 +23,29 @@
 #define KAR_SRC_ALL                                                            \
 	(KAR_SRC_NATIVE | KAR_SRC_PEER | KAR_SRC_GROUP | KAR_SRC_INSTANCE)
 
-/* What the module does to a peer's Adj-RIB-In after a change of sources. */
+/* What a change of configuration does to a peer's Adj-RIB-In. */
+enum kar_change {
+	KAR_CHANGE_NONE, /* leave it as it is */
+	KAR_CHANGE_FILL, /* bgpd starts keeping it: ask the peer again */
+	KAR_CHANGE_FREE, /* no consumer keeps it any more: free it */
+};
+
+/* What bgpd did to fill it, as show reports the last enable. */
 enum kar_action {
-	KAR_ACTION_NONE,	  /* leave it as it is */
-	KAR_ACTION_ROUTE_REFRESH, /* retention starts: ask the peer again */
-	KAR_ACTION_SESSION_RESET, /* the same, for a peer that cannot refresh */
-	KAR_ACTION_FREE,	  /* retention ends: free the stored paths */
+	KAR_ACTION_NONE,	  /* nothing was sent */
+	KAR_ACTION_ROUTE_REFRESH, /* ROUTE-REFRESH, same session */
+	KAR_ACTION_SESSION_RESET, /* Cease/Configuration Change */
 };
 
-/* The peer's state at the change, as the rules need it. */
-struct kar_peer_facts {
-	bool established;
-	bool af_negotiated;
-	bool route_refresh; /* RFC 2918 or the old Cisco code received */
-};
-
+/* Whether this module's sources (any but the native one) claim the peer. */
 extern bool kar_retained(unsigned int sources);
 
-/* The one decision: the sources of one peer/AF went from @before to @after. */
-extern enum kar_action kar_decide(unsigned int before, unsigned int after,
-				  const struct kar_peer_facts *facts);
+/*
+ * The one decision: bgpd kept the peer's Adj-RIB-In in the AF (@was_kept)
+ * before a change of configuration, and keeps it (@kept) after it; the
+ * session has the AF negotiated (@negotiated).
+ */
+extern enum kar_change kar_decide(bool was_kept, bool kept, bool negotiated);
 
 /*
  * After the peer's own line is removed, the source that still holds

@@ -21,7 +21,9 @@
 #include "kar_show.h"
 #include "kar_state.h"
 
-#include KAR_CLIPPY("bgpd/kar_show_clippy.c")
+#ifndef VTYSH_EXTRACT_PL
+#include "bgpd/kar_show_clippy.c"
+#endif
 
 /* What show reports for one peer in one AF. */
 struct kar_facts {
@@ -42,7 +44,7 @@ static void kar_facts_get(struct peer *peer, afi_t afi, safi_t safi,
 	memset(f, 0, sizeof(*f));
 	f->sources = kar_sources(peer, afi, safi);
 	f->retained = bgp_adj_in_needed(peer, afi, safi);
-	f->rr_received = kar_peer_can_refresh(peer);
+	f->rr_received = kar_peer_refresh_received(peer);
 	f->enhanced_rr_received =
 		CHECK_FLAG(peer->cap, PEER_CAP_ENHANCED_RR_RCV);
 	/* Counted by bgpd as entries come and go (patch "count each peer's

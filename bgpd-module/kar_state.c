@@ -97,7 +97,6 @@ void kar_peer_set_configured(struct kar_peer *kp, afi_t afi, safi_t safi,
 			     bool on)
 {
 	kp->af[afi][safi].configured = on;
-	bgp_adj_in_needed_changed();
 }
 
 /* The peer (or group) is being deleted: nothing of it survives. */
@@ -109,7 +108,6 @@ void kar_peer_forget(const struct peer *peer)
 		return;
 	memset(kp->af, 0, sizeof(kp->af));
 	kar_peer_release(kp);
-	bgp_adj_in_needed_changed();
 }
 
 static struct kar_inst *kar_inst_find(const struct bgp *bgp)
@@ -138,7 +136,6 @@ void kar_inst_set(struct bgp *bgp, bool on)
 		kar_insts_del(&kar_insts, ki);
 		XFREE(MTYPE_KAR_INST, ki);
 	}
-	bgp_adj_in_needed_changed();
 }
 
 bool kar_peer_configured(const struct peer *peer, afi_t afi, safi_t safi)

@@ -65,9 +65,9 @@ extern bool kar_inst_configured(const struct bgp *bgp);
 extern void kar_inst_set(struct bgp *bgp, bool on);
 
 /*
- * Sets @kp's own line.  Every change of what the records answer goes
- * through this, kar_inst_set() or kar_peer_forget(): each tells bgpd, with
- * bgp_adj_in_needed_changed(), that the answers it kept are stale.
+ * Sets @kp's own line.  The caller asks bgp_adj_in_needed() for every peer
+ * the line covers before and after (kar_retention.c), which is how bgpd
+ * learns the new answer.
  */
 extern void kar_peer_set_configured(struct kar_peer *kp, afi_t afi,
 				    safi_t safi, bool on);
@@ -79,9 +79,9 @@ extern bool kar_peer_configured(const struct peer *peer, afi_t afi,
 /*
  * The sources this module holds for @peer in the AF: its own line, its
  * group's, its instance's: a few hash look-ups.  The bgp_adj_in_needed
- * callback runs this once per peer, AF and change of the records (bgpd
- * keeps the answer), not per received prefix.  @peer is a real peer, not
- * a group's conf.
+ * callback runs this when bgpd asks, on a change of configuration or of
+ * the session, not per received prefix (bgpd keeps the answer).  @peer is
+ * a real peer, not a group's conf.
  */
 extern unsigned int kar_module_sources(const struct peer *peer, afi_t afi,
 				       safi_t safi);

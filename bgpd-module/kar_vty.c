@@ -19,7 +19,9 @@
 #include "kar_state.h"
 #include "kar_vty.h"
 
-#include KAR_CLIPPY("bgpd/kar_vty_clippy.c")
+#ifndef VTYSH_EXTRACT_PL
+#include "bgpd/kar_vty_clippy.c"
+#endif
 
 #define KAR_PEER_STR "Specify a peer or peer-group (vendor syntax)\n"
 #define KAR_UNDO_STR "Negate a command (vendor syntax, same as no)\n"
@@ -58,9 +60,11 @@ static void kar_say_still_held(struct vty *vty, const char *name,
 
 /*
  * `peer X keep-all-routes` names a neighbor address, an interface
- * neighbor or a peer-group of this very instance; anything else is refused
- * before any state changes.  It is installed in the ipv4 unicast and ipv6
- * unicast nodes only.
+ * neighbor or a peer-group of this very instance, found by bgpd's own
+ * peer_and_group_lookup() (address; else interface, then group, as every
+ * `neighbor X ...` command finds it); anything else is refused before any
+ * state changes, in one line that names the instance.  It is installed in
+ * the ipv4 unicast and ipv6 unicast nodes only.
  */
 DEFPY(kar_peer, kar_peer_cmd,
       "[<no|undo>$neg] peer <A.B.C.D|X:X::X:X|WORD>$name keep-all-routes",
@@ -74,8 +78,7 @@ DEFPY(kar_peer, kar_peer_cmd,
 	safi_t safi = bgp_node_safi(vty);
 	bool on = !neg;
 	union sockunion su;
-	struct peer *peer = NULL;
-	struct peer_group *group = NULL;
+	struct peer *peer;
 
 	assert(kar_af_covered(afi, safi));
 
@@ -89,21 +92,14 @@ DEFPY(kar_peer, kar_peer_cmd,
 		return CMD_WARNING_CONFIG_FAILED;
 	}
 
-	if (str2sockunion(name, &su) == 0)
-		peer = peer_lookup(bgp, &su);
-	else {
-		group = peer_group_lookup(bgp, name);
-		if (!group)
-			peer = peer_lookup_by_conf_if(bgp, name);
-	}
-
-	if (!peer && !group) {
+	peer = peer_and_group_lookup(bgp, name);
+	if (!peer) {
 		vty_out(vty,
 			"%% peer %s is not configured in BGP instance %s\n",
 			name, kar_inst_name(bgp));
 		return CMD_WARNING_CONFIG_FAILED;
 	}
-	if (peer && peer_dynamic_neighbor(peer)) {
+	if (peer_dynamic_neighbor(peer)) {
 		assert(peer->group);
 		vty_out(vty,
 			"%% peer %s is a dynamic neighbor; configure its peer-group %s instead\n",
@@ -111,8 +107,8 @@ DEFPY(kar_peer, kar_peer_cmd,
 		return CMD_WARNING_CONFIG_FAILED;
 	}
 
-	if (group) {
-		kar_set_group(group, afi, safi, on);
+	if (CHECK_FLAG(peer->sflags, PEER_STATUS_GROUP)) {
+		kar_set_group(peer->group, afi, safi, on);
 		return CMD_SUCCESS;
 	}
 

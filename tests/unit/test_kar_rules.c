@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Unit tests of keep-all-routes' rules (bgpd-module/kar_rules.c): which
- * sources hold retention, and what the module does to the Adj-RIB-In on
- * each change.  kar_decide() is the function the module runs.
+ * sources claim a peer, and what a change of what bgpd keeps does to the
+ * Adj-RIB-In.  kar_decide() is the function the module runs.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,13 +13,6 @@
 #include <cmocka.h>
 
 #include "kar_rules.h"
-
-static const unsigned int sources[] = {
-	KAR_SRC_NATIVE,
-	KAR_SRC_PEER,
-	KAR_SRC_GROUP,
-	KAR_SRC_INSTANCE,
-};
 
 /* Every one of the 16 combinations of sources is retained iff non-empty. */
 static void test_retained_all_16(void **state)
@@ -38,108 +31,50 @@ static void test_retained_ignores_unknown_bits(void **state)
 }
 
 /*
- * Every state, every single toggle out of it, every peer state: refill
- * only when the first source arrives, free only when the last one goes,
- * and nothing otherwise.
+ * Every combination: fill only when bgpd starts keeping the table on a
+ * negotiated AF, free only when it stops keeping it, nothing otherwise.
  */
-static void test_decide_every_toggle(void **state)
+static void test_decide_every_case(void **state)
 {
 	(void)state;
-	for (unsigned int before = 0; before <= KAR_SRC_ALL; before++)
-		for (size_t i = 0; i < 4; i++)
-			for (unsigned int bits = 0; bits < 8; bits++) {
-				unsigned int after = before ^ sources[i];
-				struct kar_peer_facts f = {
-					.established = bits & 1,
-					.af_negotiated = bits & 2,
-					.route_refresh = bits & 4,
-				};
-				enum kar_action want = KAR_ACTION_NONE;
+	for (unsigned int bits = 0; bits < 8; bits++) {
+		bool was = bits & 1, now = bits & 2, nego = bits & 4;
+		enum kar_change want = KAR_CHANGE_NONE;
 
-				if (before == 0 && f.established &&
-				    f.af_negotiated)
-					want = f.route_refresh
-						       ? KAR_ACTION_ROUTE_REFRESH
-						       : KAR_ACTION_SESSION_RESET;
-				else if (after == 0)
-					want = KAR_ACTION_FREE;
-				assert_int_equal(kar_decide(before, after, &f),
-						 want);
-			}
+		if (!was && now && nego)
+			want = KAR_CHANGE_FILL;
+		else if (was && !now)
+			want = KAR_CHANGE_FREE;
+		assert_int_equal(kar_decide(was, now, nego), want);
+	}
 }
 
-/* A step that changes nothing does nothing, whatever the peer. */
+/* A change that leaves the table kept (another source or consumer holds
+ * it) or unkept does nothing, whatever the session.
+ */
 static void test_decide_same_state_is_none(void **state)
 {
-	struct kar_peer_facts f = {true, true, true};
-
 	(void)state;
-	for (unsigned int s = 0; s <= KAR_SRC_ALL; s++)
-		assert_int_equal(kar_decide(s, s, &f), KAR_ACTION_NONE);
-}
-
-/* Established, route-refresh capable -> ROUTE-REFRESH. */
-static void test_enable_route_refresh(void **state)
-{
-	struct kar_peer_facts f = {true, true, true};
-
-	(void)state;
-	assert_int_equal(kar_decide(0, KAR_SRC_PEER, &f),
-			 KAR_ACTION_ROUTE_REFRESH);
-}
-
-/* Established, no route-refresh -> session reset. */
-static void test_enable_reset(void **state)
-{
-	struct kar_peer_facts f = {true, true, false};
-
-	(void)state;
-	assert_int_equal(kar_decide(0, KAR_SRC_INSTANCE, &f),
-			 KAR_ACTION_SESSION_RESET);
-}
-
-/* Not Established -> nothing sent, whatever the capability. */
-static void test_enable_not_established(void **state)
-{
-	struct kar_peer_facts rr = {false, false, true};
-	struct kar_peer_facts norr = {false, false, false};
-
-	(void)state;
-	assert_int_equal(kar_decide(0, KAR_SRC_GROUP, &rr), KAR_ACTION_NONE);
-	assert_int_equal(kar_decide(0, KAR_SRC_GROUP, &norr),
-			 KAR_ACTION_NONE);
+	assert_int_equal(kar_decide(true, true, true), KAR_CHANGE_NONE);
+	assert_int_equal(kar_decide(true, true, false), KAR_CHANGE_NONE);
+	assert_int_equal(kar_decide(false, false, true), KAR_CHANGE_NONE);
+	assert_int_equal(kar_decide(false, false, false), KAR_CHANGE_NONE);
 }
 
 /* An AF the session did not negotiate has no routes to ask for again. */
 static void test_enable_af_not_negotiated(void **state)
 {
-	struct kar_peer_facts f = {true, false, false};
-
 	(void)state;
-	assert_int_equal(kar_decide(0, KAR_SRC_PEER, &f), KAR_ACTION_NONE);
+	assert_int_equal(kar_decide(false, true, false), KAR_CHANGE_NONE);
+	assert_int_equal(kar_decide(false, true, true), KAR_CHANGE_FILL);
 }
 
-/* Enable while another source holds it: nothing is sent. */
-static void test_enable_already_retained(void **state)
-{
-	struct kar_peer_facts f = {true, true, false};
-
-	(void)state;
-	assert_int_equal(kar_decide(KAR_SRC_NATIVE,
-				    KAR_SRC_NATIVE | KAR_SRC_PEER, &f),
-			 KAR_ACTION_NONE);
-}
-
-/* The last source goes: freed, even for a peer that is down. */
+/* The last consumer goes: freed, even on a session without the AF. */
 static void test_disable_frees(void **state)
 {
-	struct kar_peer_facts up = {true, true, true};
-	struct kar_peer_facts down = {false, false, false};
-
 	(void)state;
-	assert_int_equal(kar_decide(KAR_SRC_PEER, 0, &up), KAR_ACTION_FREE);
-	assert_int_equal(kar_decide(KAR_SRC_GROUP, 0, &down),
-			 KAR_ACTION_FREE);
+	assert_int_equal(kar_decide(true, false, true), KAR_CHANGE_FREE);
+	assert_int_equal(kar_decide(true, false, false), KAR_CHANGE_FREE);
 }
 
 /* After a peer's undo, the instance-wide command is named first. */
@@ -153,6 +88,7 @@ static void test_still_held_by(void **state)
 	assert_int_equal(kar_still_held_by(KAR_SRC_GROUP | KAR_SRC_NATIVE),
 			 KAR_SRC_GROUP);
 	assert_int_equal(kar_still_held_by(KAR_SRC_NATIVE), KAR_SRC_NATIVE);
+	assert_int_equal(kar_still_held_by(KAR_SRC_PEER), KAR_SRC_PEER);
 }
 
 /* The names show and the JSON use. */
@@ -176,13 +112,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_retained_all_16),
 		cmocka_unit_test(test_retained_ignores_unknown_bits),
-		cmocka_unit_test(test_decide_every_toggle),
+		cmocka_unit_test(test_decide_every_case),
 		cmocka_unit_test(test_decide_same_state_is_none),
-		cmocka_unit_test(test_enable_route_refresh),
-		cmocka_unit_test(test_enable_reset),
-		cmocka_unit_test(test_enable_not_established),
 		cmocka_unit_test(test_enable_af_not_negotiated),
-		cmocka_unit_test(test_enable_already_retained),
 		cmocka_unit_test(test_disable_frees),
 		cmocka_unit_test(test_still_held_by),
 		cmocka_unit_test(test_names),
