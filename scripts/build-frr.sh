@@ -109,7 +109,24 @@ if [[ ! -f $cache/.complete ]]; then
 	mkdir -p "$cache"
 	find "$ldir" -maxdepth 1 -name '*.deb' ! -name '*-dbgsym_*' -exec cp {} "$cache"/ \;
 	cp "$ldir/build.log" "$cache"/
+	# What the module's own build (configure --with-frr) needs of the
+	# built tree besides its sources: the configuration, the generated
+	# headers and clippy.  Debian builds in src/build, so every header
+	# there is generated.
+	(cd "$ldir/src/build" && find . -name '*.h' -print0 |
+		tar -czf "$cache/devtree.tar.gz" --null -T - config.h Makefile lib/clippy)
+	echo "$kar_top" >"$cache/devtree.top"
 	touch "$cache/.complete"
+fi
+
+# 3b. A tree the module's own build can use: built here, or, when the
+#     packages came from the cache, the sources with the configuration,
+#     generated headers and clippy of the build that made them (with the
+#     paths of the clone that built them changed to this one's).
+if [[ ! -x $ldir/src/build/lib/clippy ]]; then
+	mkdir -p "$ldir/src/build"
+	tar -xzf "$cache/devtree.tar.gz" -C "$ldir/src/build"
+	sed -i "s|$(cat "$cache/devtree.top")/|$kar_top/|g" "$ldir/src/build/Makefile"
 fi
 
 # 4. The .deb files under build/, and the packages the tests run unpacked.
