@@ -44,18 +44,20 @@ kar_lines_from() {
 # apt-get install that never starts a service: Debian's bird2, gobgpd and
 # frr packages start their daemons from postinst, and this project must
 # stop only what it started.  policy-rc.d is the interface invoke-rc.d
-# asks; one that already exists is left alone.
+# asks; one that already exists is left alone, and the one written here
+# is removed however apt ends (a subshell's EXIT trap, interrupts too).
 kar_apt_install() {
-	local policy=/usr/sbin/policy-rc.d ours=0 rc=0
-	if [[ ! -e $policy ]]; then
-		printf '#!/bin/sh\nexit 101\n' >"$policy"
-		chmod 755 "$policy"
-		ours=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		-o Dpkg::Options::=--force-confold "$@" || rc=$?
-	((ours)) && rm -f "$policy"
-	return $rc
+	local policy=/usr/sbin/policy-rc.d
+	(
+		if [[ ! -e $policy ]]; then
+			trap 'rm -f "$policy"' EXIT
+			trap 'exit 130' INT TERM HUP
+			printf '#!/bin/sh\nexit 101\n' >"$policy"
+			chmod 755 "$policy"
+		fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+			-o Dpkg::Options::=--force-confold "$@"
+	)
 }
 
 # Packages of "$@" that are not installed.

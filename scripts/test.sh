@@ -26,7 +26,11 @@ step() { # step NAME COMMAND...: run, time and record one part
 
 step "build, FRR $lines" bash "$kar_top/scripts/build.sh" $lines
 ((${#failed[@]} == 0)) || { printf '%s\n' "${summary[@]}"; exit 1; }
-step "unit tests" make -C "$kar_top/tests/unit" -s check
+for line in $lines; do
+	# The module's own build against the line's tree (configure, make):
+	# the unit tests and the tests' second Adj-RIB-In consumer.
+	step "module build + unit tests, FRR $line" bash "$kar_top/scripts/build-module.sh" "$line"
+done
 for line in $lines; do
 	step "topotests, FRR $line" bash "$kar_top/scripts/topotests.sh" "$line" "$@"
 	if [[ ${KAR_INSTALL_TEST:-1} != 0 ]]; then

@@ -1,16 +1,34 @@
 #!/usr/bin/env bash
-# scripts/topotests.sh LINE [pytest args]: the project's topotests under
-# FRR's topotest library, on the unpacked packages of FRR LINE.
-# KAR_TESTS="kar/test_x.py ..." picks files; the default is every file of
-# topotests/.
+# scripts/topotests.sh LINE [pytest args]: the project's topotests, and
+# FRR's own BMP topotests (bgp_bmp/, where the line's tree has them) with
+# keep_all_routes loaded beside bmp, under FRR's topotest library, on the
+# unpacked packages of FRR LINE.
+#
+#   KAR_TESTS="kar/test_x.py ..."  picks files (default: kar/ and bgp_bmp/)
+#   KAR_MODULE_BUILD=1             loads the module `make` built in
+#                                  build/module-LINE (scripts/build-module.sh)
+#                                  instead of the packaged one
+#
+# The test-only second Adj-RIB-In consumer comes from build/module-LINE:
+# scripts/build-module.sh LINE builds it (scripts/test.sh does).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 line=$1
 shift
 kar_topotest_env "$line"
+mod=$kar_top/build/module-$line
+export KAR_TEST_CONSUMER=$mod/tests/consumer/.libs/bgpd_kar_test_consumer.so
+if [[ ${KAR_MODULE_BUILD:-0} == 1 ]]; then
+	export KAR_MODULE=$mod/.libs/bgpd_keep_all_routes.so
+	[[ -f $KAR_MODULE ]] || kar_die "no $KAR_MODULE: run scripts/build-module.sh $line"
+fi
 cd "$kar_tt"
+tests=${KAR_TESTS:-kar/}
+if [[ -z ${KAR_TESTS:-} && -d bgp_bmp ]]; then
+	tests+=" bgp_bmp/"
+fi
 # shellcheck disable=SC2086
-exec /usr/bin/python3 -m pytest -p no:cacheprovider -v -o log_cli=false \
+exec /usr/bin/python3 -m pytest -p no:cacheprovider -p kar.kar_beside_bmp -v -o log_cli=false \
 	${KAR_REPORTS:+--junitxml "$KAR_REPORTS/topotests-$line.xml"} \
-	${KAR_TESTS:-kar/} "$@"
+	$tests "$@"

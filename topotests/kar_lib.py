@@ -26,16 +26,32 @@ CWD = os.path.dirname(os.path.abspath(__file__))
 # directory is linked as kar/: FRR's topotest library is one level up.
 sys.path.insert(0, os.path.join(CWD, ".."))
 
+from lib import topotest  # noqa: E402
 from lib.topogen import Topogen, TopoRouter  # noqa: E402
 from lib.topolog import logger  # noqa: E402,F401
 
 VRF = "vpna"
 # bgpd's module directory in the packages under test (scripts/lib.sh's
 # kar_topotest_env says where they are unpacked), and the options that
-# load the module from it.
+# load the module from it.  KAR_MODULE names the module to load: the
+# packaged one by default, or a path (scripts/topotests.sh sets the one
+# `make` built in build/module-LINE when KAR_MODULE_BUILD=1).
 MODULEDIR_ARGS = ["--moduledir", os.environ["KAR_MODULEDIR"]] if os.environ.get(
     "KAR_MODULEDIR") else []
-MODULE = " ".join(["-M", "keep_all_routes"] + MODULEDIR_ARGS)
+KAR_MODULE = os.environ.get("KAR_MODULE") or "keep_all_routes"
+# The test-only second consumer of the Adj-RIB-In (tests/consumer/), built
+# by scripts/build-module.sh.
+TEST_CONSUMER = os.environ.get("KAR_TEST_CONSUMER", "")
+
+
+def modules(*more):
+    """bgpd's options that load keep_all_routes and the modules named."""
+    return " ".join(
+        "-M {}".format(m) for m in (KAR_MODULE,) + more
+    ) + "".join(" " + a for a in MODULEDIR_ARGS)
+
+
+MODULE = modules()
 
 # What each peer originates, per AF; r1's import policy accepts .1-.3.
 SENT = {
@@ -116,9 +132,10 @@ def netns_vrf(router):
     return "--vrfwnetns"
 
 
-def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
+def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True, r1_modules=()):
     """Start the topology; r1 gets VRF vpna as a network namespace.  With
-    wait, return once r1's IPv4 sessions of bgpd.conf are up."""
+    wait, return once r1's IPv4 sessions of bgpd.conf are up.  r1's bgpd
+    loads the module (unless with_module is false) and r1_modules."""
     tgen = Topogen(build_topo, module_name)
     tgen.start_topology()
     allow_root_vtysh(tgen)
@@ -134,7 +151,7 @@ def start(module_name, r1_bgpd_conf=None, with_module=True, wait=True):
         router.load_config(
             TopoRouter.RD_BGP,
             conf,
-            MODULE if (name == "r1" and with_module) else None,
+            modules(*r1_modules) if (name == "r1" and with_module) else None,
         )
     tgen.start_router()
     restore_link_local(r1, VRF, "r1-eth0")
@@ -272,6 +289,19 @@ def vtysh(router, *cmds):
     own complaints (e.g. "bgpd is not running") included."""
     args = " ".join("-c '{}'".format(c) for c in cmds)
     return router.run("vtysh " + args + " 2>&1")
+
+
+def daemon_cmd(router, daemon, *cmds):
+    """Commands sent to one daemon of router through its vty socket, as
+    vtysh sends them, for commands vtysh does not know (those of a module
+    built outside FRR's tree); returns the output.  A command the daemon
+    refuses fails."""
+    cmd = "/usr/bin/python3 {} /var/run/frr/{}.vty {}".format(
+        os.path.join(CWD, "kar_vty.py"), daemon,
+        " ".join("'{}'".format(c) for c in ("enable",) + cmds))
+    out, _, rc = router.run(cmd + " 2>&1; echo rc=$?").rpartition("rc=")
+    assert rc.strip() == "0", "{}: {}".format(cmds, out)
+    return out
 
 
 def difference(got, want):
@@ -648,24 +678,25 @@ def running_bgp(tgen, inst, required=True):
     return block[: block.index("exit") + 1]
 
 
-def wait_for(what, fn, expect, timeout=60, interval=0.5):
-    """Poll fn() until it returns expect (or expect(value) is true); the
-    pause between tries grows from 20 ms to interval."""
-    deadline = time.monotonic() + timeout
-    pause = min(0.02, interval)
-    while True:
+def wait_for(what, fn, expect, timeout=60, interval=0.1):
+    """Poll fn() with FRR's run_and_expect() until it returns expect (or
+    expect(value) is true); fail naming what was awaited and the last
+    value.  FRR 10's run_and_expect() waits at least 15 s in all."""
+    last = []
+
+    def probe():
         value = fn()
-        ok = expect(value) if callable(expect) else value == expect
-        if ok:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                "{}: after {}s got {!r}, expected {!r}".format(
-                    what, timeout, value, expect
-                )
-            )
-        time.sleep(pause)
-        pause = min(pause * 2, interval)
+        last[:] = [value]
+        return expect(value) if callable(expect) else value == expect
+
+    timeout = max(timeout, 15)
+    ok, _ = topotest.run_and_expect(
+        probe, True, count=max(1, int(timeout / interval)), wait=interval
+    )
+    assert ok, "{}: after {}s got {!r}, expected {!r}".format(
+        what, timeout, last[0] if last else None, expect
+    )
+    return last[0]
 
 
 def hold(what, fn, ok, seconds):

@@ -133,7 +133,8 @@ def tgen(request):
     g = tgen.gears["g1"]
     d = RUN + "/g1"
     k.write_file(g, d + "/gobgpd.toml", gobgp_conf("g1"))
-    g.run("gobgpd -f {0}/gobgpd.toml -l info > {0}/gobgpd.log 2>&1 &".format(d))
+    # gobgpd has no pid file of its own: the shell records the one it starts.
+    g.run("gobgpd -f {0}/gobgpd.toml -l info > {0}/gobgpd.log 2>&1 & echo $! > {0}/gobgpd.pid".format(d))
     e = tgen.gears["e1"]
     d = RUN + "/e1"
     k.write_file(e, d + "/exabgp.conf", exabgp_conf("e1"))
@@ -152,7 +153,7 @@ def tgen(request):
     yield tgen
     for name in ("b1", "b2"):
         tgen.gears[name].run("kill $(cat {}/{}/bird.pid)".format(RUN, name))
-    tgen.gears["g1"].run("pkill -x gobgpd")
+    tgen.gears["g1"].run("kill $(cat {}/g1/gobgpd.pid)".format(RUN))
     tgen.gears["e1"].run("kill $(cat {}/e1/exabgp.pid)".format(RUN))
     k.stop(tgen)
 

@@ -143,10 +143,16 @@ def machine_state():
     }
 
 
+# The namespaces start_peer() made, which stop_peer() deletes (no other).
+MADE_NS = []
+
+
 def start_peer():
-    """BIRD 2 in its own namespace, linked to VRF vpna's namespace."""
+    """BIRD 2 in its own namespace, linked to VRF vpna's namespace; a
+    namespace of either name that exists already is an error, not reused."""
     for ns in (VRF, PEER_NS):
         sh("ip netns add {}".format(ns))
+        MADE_NS.append(ns)
         sh("ip -n {} link set lo up".format(ns))
     sh("ip link add kari0 netns {} type veth peer name kari1 netns {}".format(VRF, PEER_NS))
     sh("ip -n {} addr add {}/24 dev kari0 && ip -n {} link set kari0 up".format(VRF, R1, VRF))
@@ -173,8 +179,8 @@ def stop_peer():
     sh("[ -f {0}/bird.pid ] && kill $(cat {0}/bird.pid) || true".format(BIRD_RUN))
     wait_for("BIRD stopped", lambda: pgrep(BIRD_RUN + "/bird.conf") == "", timeout=20)
     sh("rm -rf " + BIRD_RUN)
-    for ns in (PEER_NS, VRF):
-        sh("ip netns del {} 2>/dev/null || true".format(ns))
+    while MADE_NS:
+        sh("ip netns del {}".format(MADE_NS.pop()))
 
 
 def established():

@@ -1,0 +1,50 @@
+"""
+pytest plugin: FRR's own BMP topotests with keep_all_routes loaded beside
+FRR's bmp module.
+
+    pytest -p kar.kar_beside_bmp bgp_bmp/
+
+Every bgpd those tests start with `-M bmp` also loads keep_all_routes (as
+kar_lib loads it: the packaged module, or KAR_MODULE).  After each test,
+every such router that is still running lists both modules in `show
+modules`: a test that passes ran with both loaded.  Nothing of the tests
+themselves changes; they pass or fail on their own checks.
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kar_lib as k  # noqa: E402
+from lib import topotest  # noqa: E402
+from lib.topogen import get_topogen  # noqa: E402
+
+_with_both = set()
+_load_conf = topotest.Router.loadConf
+
+
+def _load_conf_beside_bmp(self, daemon, source=None, param=None, instance=None):
+    if daemon == "bgpd" and param and "-M bmp" in param and k.KAR_MODULE not in param:
+        param = "{} {}".format(param, k.MODULE)
+        _with_both.add(self.name)
+    return _load_conf(self, daemon, source, param, instance)
+
+
+topotest.Router.loadConf = _load_conf_beside_bmp
+
+
+@pytest.fixture(autouse=True)
+def both_modules_loaded():
+    yield
+    tgen = get_topogen()
+    if tgen is None:
+        return
+    for name in sorted(_with_both):
+        router = tgen.gears.get(name)
+        if router is None or "bgpd" in router.check_router_running():
+            continue  # the test's own checks report a dead bgpd
+        out = router.vtysh_cmd("show modules")
+        assert "bgpd_bmp" in out and "bgpd_keep_all_routes" in out, \
+            "{}: bgpd without both modules: {!r}".format(name, out)
