@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
-# README's test command: build what is missing, then run every test: the
-# module's unit tests once, then per FRR line the topotests on the line's
-# packages and the installation test of those packages.  Extra arguments
-# go to pytest (e.g. -k spec1, -x); KAR_TESTS="kar/test_x.py ..." picks
-# topotest files, KAR_LINE="10.3" picks lines, KAR_INSTALL_TEST=0 skips
-# the installation tests.  Exits non-zero when any test fails.
+# README's test command: build what is missing, then run every test: per
+# FRR line the module's own build with its unit tests, the topotests on the
+# line's packages, and the installation test of those packages.  Extra
+# arguments go to pytest (e.g. -k spec1, -x); KAR_TESTS="kar/test_x.py ..."
+# picks topotest files, KAR_LINE="10.3" picks lines, KAR_INSTALL_TEST=0
+# skips the installation tests, KAR_PARALLEL=1 runs the lines' topotests
+# side by side.  Exits non-zero when any test fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 lines=$(kar_lines_from)
-# pytest's JUnit reports of this run, for the failed tests' names
+# pytest's JUnit reports of this run, for the failed tests' names, and the
+# logs of the parts that run side by side
 export KAR_REPORTS=$kar_top/build/test-reports
-rm -rf "$KAR_REPORTS"
-mkdir -p "$KAR_REPORTS"
+logs=$kar_top/build/test-logs
+rm -rf "$KAR_REPORTS" "$logs"
+mkdir -p "$KAR_REPORTS" "$logs"
 failed=()
 summary=()
+record() { # record NAME RC SECONDS
+	summary+=("$(printf '%-40s %s  %4d s' "$1" "$( (($2)) && echo FAIL || echo ok)" "$3")")
+	(($2 == 0)) || failed+=("$1")
+}
 step() { # step NAME COMMAND...: run, time and record one part
 	local name=$1 start=$SECONDS rc=0
 	shift
 	echo "== $name ($(date -u +%H:%M:%S))"
 	"$@" || rc=$?
-	summary+=("$(printf '%-34s %s  %4d s' "$name" "$( ((rc)) && echo FAIL || echo ok)" $((SECONDS - start)))")
-	((rc == 0)) || failed+=("$name")
+	record "$name" $rc $((SECONDS - start))
 }
 
 step "build, FRR $lines" bash "$kar_top/scripts/build.sh" $lines
@@ -31,12 +37,38 @@ for line in $lines; do
 	# the unit tests and the tests' second Adj-RIB-In consumer.
 	step "module build + unit tests, FRR $line" bash "$kar_top/scripts/build-module.sh" "$line"
 done
-for line in $lines; do
-	step "topotests, FRR $line" bash "$kar_top/scripts/topotests.sh" "$line" "$@"
-	if [[ ${KAR_INSTALL_TEST:-1} != 0 ]]; then
+
+# The lines' topotests side by side: they mostly wait on timers.  Each
+# line's run has its own run directory, peers' files and log, and FRR 8.4's
+# topotest library (micronet) and 10.3's (munet) reap only their own kind
+# of leftover processes.  Each log is printed whole when its run ends.
+if [[ ${KAR_PARALLEL:-0} != 0 ]]; then
+	declare -A pid=() start=()
+	for line in $lines; do
+		echo "== topotests, FRR $line ($(date -u +%H:%M:%S)): log $logs/topotests-$line.log"
+		start[$line]=$SECONDS
+		bash "$kar_top/scripts/topotests.sh" "$line" "$@" >"$logs/topotests-$line.log" 2>&1 &
+		pid[$line]=$!
+	done
+	for line in $lines; do
+		rc=0
+		wait "${pid[$line]}" || rc=$?
+		echo "== topotests, FRR $line: exit $rc after $((SECONDS - start[$line])) s"
+		cat "$logs/topotests-$line.log"
+		record "topotests, FRR $line" $rc $((SECONDS - start[$line]))
+	done
+else
+	for line in $lines; do
+		step "topotests, FRR $line" bash "$kar_top/scripts/topotests.sh" "$line" "$@"
+	done
+fi
+
+# The installation tests install FRR on this machine: alone, afterwards.
+if [[ ${KAR_INSTALL_TEST:-1} != 0 ]]; then
+	for line in $lines; do
 		step "installation test, FRR $line" bash "$kar_top/tests/install/run.sh" "$line"
-	fi
-done
+	done
+fi
 
 echo "== summary"
 printf '%s\n' "${summary[@]}"

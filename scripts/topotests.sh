@@ -23,6 +23,10 @@ if [[ ${KAR_MODULE_BUILD:-0} == 1 ]]; then
 	export KAR_MODULE=$mod/.libs/bgpd_keep_all_routes.so
 	[[ -f $KAR_MODULE ]] || kar_die "no $KAR_MODULE: run scripts/build-module.sh $line"
 fi
+# This line's run directory and peers' files, apart from other lines' runs.
+export KAR_RUN_BASE=/tmp/kar-run-$line
+rm -rf "$KAR_RUN_BASE"
+mkdir -p "$KAR_RUN_BASE"
 cd "$kar_tt"
 tests=${KAR_TESTS:-kar/}
 if [[ -z ${KAR_TESTS:-} && -d bgp_bmp ]]; then
@@ -30,5 +34,6 @@ if [[ -z ${KAR_TESTS:-} && -d bgp_bmp ]]; then
 fi
 # shellcheck disable=SC2086
 exec /usr/bin/python3 -m pytest -p no:cacheprovider -p kar.kar_beside_bmp -v -o log_cli=false \
+	--rundir "/tmp/topotests-$line" \
 	${KAR_REPORTS:+--junitxml "$KAR_REPORTS/topotests-$line.xml"} \
 	$tests "$@"

@@ -25,11 +25,11 @@ _with_both = set()
 _load_conf = topotest.Router.loadConf
 
 
-def _load_conf_beside_bmp(self, daemon, source=None, param=None, instance=None):
+def _load_conf_beside_bmp(self, daemon, source=None, param=None, *args, **kwargs):
     if daemon == "bgpd" and param and "-M bmp" in param and k.KAR_MODULE not in param:
         param = "{} {}".format(param, k.MODULE)
         _with_both.add(self.name)
-    return _load_conf(self, daemon, source, param, instance)
+    return _load_conf(self, daemon, source, param, *args, **kwargs)
 
 
 topotest.Router.loadConf = _load_conf_beside_bmp

@@ -92,6 +92,15 @@ R1_ADDR6 = {VRF: "fd00:1::1", "default": "fd00:2::1"}
 
 INSTANCES = [VRF, "default"]
 
+# Where the tests keep their peers' files: one directory per run, so that
+# runs of different FRR lines can go on side by side (scripts/topotests.sh
+# sets it per line).
+RUN_BASE = os.environ.get("KAR_RUN_BASE") or "/tmp"
+
+
+def run_dir(name):
+    return os.path.join(RUN_BASE, name)
+
 
 def build_topo(tgen):
     for name in ("r1", "r2", "r3"):

@@ -200,9 +200,9 @@ def test_spec13_running_config_and_restart(tgen):
 def test_vtysh_f_reads_the_command(tgen):
     "vtysh -f: a file with the command configures it."
     r1 = k.r1(tgen)
-    k.write_file(r1, "/tmp/kar-f.conf", "router bgp 100 vrf vpna\n address-family ipv4 unicast\n"
+    k.write_file(r1, k.run_dir("kar-f.conf"), "router bgp 100 vrf vpna\n address-family ipv4 unicast\n"
                  "  peer 10.0.1.2 keep-all-routes")
-    out = r1.run("vtysh -f /tmp/kar-f.conf 2>&1")
+    out = r1.run("vtysh -f {} 2>&1".format(k.run_dir("kar-f.conf")))
     assert "Unknown command" not in out and "%" not in out, out
     assert "  peer 10.0.1.2 keep-all-routes" in af_block(k.running_bgp(tgen, k.VRF), "ipv4")
     k.wait_for("stored", lambda: k.adj_in(tgen, k.VRF, "r2"), k.SENT["r2"]["ipv4"])

@@ -28,7 +28,7 @@ import kar_lib as k  # noqa: E402
 pytestmark = [pytest.mark.bgpd]
 
 INST = k.VRF
-RUN = "/tmp/kar-transfer"
+RUN = k.run_dir("kar-transfer")
 B1 = "10.0.1.11"
 N = int(os.environ.get("KAR_FAULT_PREFIXES", "100000"))
 BASE = int(ipaddress.IPv4Address("198.18.0.0"))

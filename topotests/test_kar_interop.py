@@ -31,7 +31,7 @@ import kar_lib as k  # noqa: E402
 pytestmark = [pytest.mark.bgpd]
 
 INST = k.VRF
-RUN = "/tmp/kar-interop"
+RUN = k.run_dir("kar-interop")
 PEERS = {
     # name: (address, AS, third octet of its prefixes)
     "b1": ("10.0.1.11", 65011, 11),

@@ -50,7 +50,7 @@ import kar_lib as k  # noqa: E402
 pytestmark = [pytest.mark.bgpd]
 
 INST = k.VRF
-RUN = "/tmp/kar-replay"
+RUN = k.run_dir("kar-replay")
 B1, B2 = "10.0.1.11", "10.0.1.12"
 N = int(os.environ.get("KAR_REPLAY_PREFIXES", "160000"))
 SLOW_LINES = 1000

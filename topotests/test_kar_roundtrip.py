@@ -137,13 +137,14 @@ def test_frr_reload_adds_and_removes_each_line(family_tgen):
         return "\n".join(l for l in out if not l.startswith(("Building", "Current configuration")))
 
     def reload(after):
-        k.write_file(r1, "/tmp/kar-target.conf", target(after))
+        k.write_file(r1, k.run_dir("kar-target.conf"), target(after))
         out = r1.run(
-            "/usr/bin/python3 {} --reload --daemon bgpd --bindir {} --confdir /etc/frr "
-            "--rundir /var/run/frr /tmp/kar-target.conf >/tmp/kar-reload.log 2>&1; "
-            "echo rc=$?".format(reload_py, bindir)
+            "/usr/bin/python3 {0} --reload --daemon bgpd --bindir {1} --confdir /etc/frr "
+            "--rundir /var/run/frr {2} >{3} 2>&1; "
+            "echo rc=$?".format(reload_py, bindir, k.run_dir("kar-target.conf"),
+                                k.run_dir("kar-reload.log"))
         )
-        assert "rc=0" in out, r1.run("tail -20 /tmp/kar-reload.log")
+        assert "rc=0" in out, r1.run("tail -20 " + k.run_dir("kar-reload.log"))
         return ""
 
     try:
