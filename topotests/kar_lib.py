@@ -220,8 +220,12 @@ def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
 
 def r1_in_vrf(tgen):
     """Move r1-eth0 into network namespace vpna (VRF vpna for zebra
-    in netns mode, see netns_vrf()); stop() moves it back."""
+    in netns mode, see netns_vrf()); stop() moves it back.  The namespace
+    is named in r1's own /run/netns (a tmpfs in r1's private mount
+    namespace, where r1's zebra watches): a namespace `vpna` of the machine
+    or of another test run is neither seen nor touched."""
     r1 = tgen.gears["r1"]
+    r1.net.tmpfs_mount("/run/netns")
     r1.net.add_netns(VRF)
     r1.net.set_intf_netns("r1-eth0", VRF, up=True)
     return r1
