@@ -5,7 +5,10 @@ FRR's bmp module.
     pytest -p kar.kar_beside_bmp bgp_bmp/
 
 Every bgpd those tests start with `-M bmp` also loads keep_all_routes (as
-kar_lib loads it: the packaged module, or KAR_MODULE).  After each test,
+kar_lib loads it: the packaged module, or KAR_MODULE).  Their routers'
+vtysh.conf lets root in (kar_lib.allow_root_vtysh), as in the project's own
+topotests: the packages' vtysh asks PAM, and this machine has no
+/etc/pam.d/frr.  After each test,
 every such router that is still running lists both modules in `show
 modules`: a test that passes ran with both loaded.  Nothing of the tests
 themselves changes; they pass or fail on their own checks.
@@ -19,7 +22,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kar_lib as k  # noqa: E402
 from lib import topotest  # noqa: E402
-from lib.topogen import get_topogen  # noqa: E402
+from lib.topogen import Topogen, get_topogen  # noqa: E402
 
 _with_both = set()
 _load_conf = topotest.Router.loadConf
@@ -33,6 +36,16 @@ def _load_conf_beside_bmp(self, daemon, source=None, param=None, *args, **kwargs
 
 
 topotest.Router.loadConf = _load_conf_beside_bmp
+
+_start_router = Topogen.start_router
+
+
+def _start_router_root_vtysh(self, *args, **kwargs):
+    k.allow_root_vtysh(self)
+    return _start_router(self, *args, **kwargs)
+
+
+Topogen.start_router = _start_router_root_vtysh
 
 
 @pytest.fixture(autouse=True)

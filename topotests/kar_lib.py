@@ -123,7 +123,8 @@ def allow_root_vtysh(tgen):
     """Before the routers start (the topotest library appends its own
     service line to vtysh.conf then)."""
     for router in tgen.routers().values():
-        router.run("echo '{}' >> /etc/frr/vtysh.conf".format(VTYSH_ROOT))
+        router.run("grep -qxF '{0}' /etc/frr/vtysh.conf 2>/dev/null || "
+                   "echo '{0}' >> /etc/frr/vtysh.conf".format(VTYSH_ROOT))
 
 
 def write_vtysh_conf(router, *lines):
