@@ -42,6 +42,6 @@ if [[ -z ${KAR_TESTS:-} && -d bgp_bmp ]]; then
 fi
 # shellcheck disable=SC2086
 exec /usr/bin/python3 -m pytest -p no:cacheprovider -p kar.kar_beside_bmp -v -o log_cli=false \
-	--rundir "/tmp/topotests-$line" \
+	-o rundir="/tmp/topotests-$line" \
 	${KAR_REPORTS:+--junitxml "$KAR_REPORTS/topotests-$line.xml"} \
 	$tests "$@"
