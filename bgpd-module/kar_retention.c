@@ -70,8 +70,8 @@ static void kar_touch(struct kar_change_set *cs, struct peer *peer, afi_t afi,
  */
 static enum kar_action kar_fill(struct peer *peer, afi_t afi, safi_t safi)
 {
-	uint32_t notified = atomic_load_explicit(&peer->notify_out,
-						 memory_order_relaxed);
+	uint32_t notified =
+		atomic_load_explicit(&peer->notify_out, memory_order_relaxed);
 
 	if (!kar_peer_established(peer))
 		return KAR_ACTION_NONE;
@@ -111,9 +111,8 @@ static void kar_apply(struct kar_change_set *cs)
 	for (unsigned int i = 0; i < cs->count; i++) {
 		struct kar_touched *t = &cs->item[i];
 		bool kept = bgp_adj_in_needed(t->peer, t->afi, t->safi);
-		enum kar_change change =
-			kar_decide(t->was_kept, kept,
-				   t->peer->afc_nego[t->afi][t->safi]);
+		enum kar_change change = kar_decide(
+			t->was_kept, kept, t->peer->afc_nego[t->afi][t->safi]);
 		enum kar_action action = KAR_ACTION_NONE;
 
 		if (change == KAR_CHANGE_FILL)

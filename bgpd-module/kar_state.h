@@ -69,8 +69,8 @@ extern void kar_inst_set(struct bgp *bgp, bool on);
  * the line covers before and after (kar_retention.c), which is how bgpd
  * learns the new answer.
  */
-extern void kar_peer_set_configured(struct kar_peer *kp, afi_t afi,
-				    safi_t safi, bool on);
+extern void kar_peer_set_configured(struct kar_peer *kp, afi_t afi, safi_t safi,
+				    bool on);
 
 /* Whether @peer (or group conf) has its own line in the AF. */
 extern bool kar_peer_configured(const struct peer *peer, afi_t afi,

@@ -106,8 +106,7 @@ DEFPY(kartc_claim, kartc_claim_cmd,
       NO_STR
       "Test commands\n"
       "The keep-all-routes tests' second Adj-RIB-In consumer\n"
-      "Claim a peer's Adj-RIB-In\n"
-      VRF_CMD_HELP_STR
+      "Claim a peer's Adj-RIB-In\n" VRF_CMD_HELP_STR
       "Neighbor address\n"
       "Neighbor IPv6 address\n"
       "IPv4 unicast\n"
@@ -145,7 +144,8 @@ DEFPY(kartc_claim, kartc_claim_cmd,
 }
 
 DEFPY(kartc_show, kartc_show_cmd, "show test adj-in-consumer",
-      SHOW_STR "Test commands\n"
+      SHOW_STR
+      "Test commands\n"
       "The keep-all-routes tests' second Adj-RIB-In consumer\n")
 {
 	struct listnode *node;
@@ -188,6 +188,6 @@ static int kartc_module_init(void)
 }
 
 FRR_MODULE_SETUP(.name = "bgpd_kar_test_consumer", .version = FRR_VERSION,
-		 .description = "keep-all-routes tests: a second Adj-RIB-In consumer",
+		 .description = "keep-all-routes tests' second consumer",
 		 .init = kartc_module_init,
 );
