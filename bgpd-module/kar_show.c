@@ -171,8 +171,11 @@ static void kar_show_groups(struct vty *vty, struct bgp *bgp,
 					safi2str(safi));
 				continue;
 			}
-			jg = json_object_object_get(jgroups, group->name);
-			if (!jg) {
+			/* json-c's _ex() lookup: FRR 10.7's lib/json.h forbids
+			 * the plain json_object_object_get().
+			 */
+			if (!json_object_object_get_ex(jgroups, group->name,
+						       &jg)) {
 				jg = json_object_new_object();
 				json_object_object_add(jgroups, group->name,
 						       jg);
