@@ -40,8 +40,11 @@ if [[ -z ${KAR_TESTS:-} && -d bgp_bmp ]]; then
 		echo "[topotests.sh] this kernel has no VRF devices: of FRR's BMP topotests only test_bgp_bmp_1.py runs"
 	fi
 fi
+# FRR's BMP tests run with keep_all_routes loaded beside bmp (a plugin).
+plugins=()
+[[ $tests == *bgp_bmp* ]] && plugins=(-p kar.kar_beside_bmp)
 # shellcheck disable=SC2086
-exec /usr/bin/python3 -m pytest -p no:cacheprovider -p kar.kar_beside_bmp -v -o log_cli=false \
+exec /usr/bin/python3 -m pytest -p no:cacheprovider "${plugins[@]}" -v -o log_cli=false \
 	-o rundir="/tmp/topotests-$line" \
 	${KAR_REPORTS:+--junitxml "$KAR_REPORTS/topotests-$line.xml"} \
 	$tests "$@"

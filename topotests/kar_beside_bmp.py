@@ -8,10 +8,13 @@ Every bgpd those tests start with `-M bmp` also loads keep_all_routes (as
 kar_lib loads it: the packaged module, or KAR_MODULE).  Their routers'
 vtysh.conf lets root in (kar_lib.allow_root_vtysh), as in the project's own
 topotests: the packages' vtysh asks PAM, and this machine has no
-/etc/pam.d/frr.  After each test,
-every such router that is still running lists both modules in `show
-modules`: a test that passes ran with both loaded.  Nothing of the tests
-themselves changes; they pass or fail on their own checks.
+/etc/pam.d/frr.  After each test, every such router that is still running
+lists both modules in `show modules`: a test that passes ran with both
+loaded.  Nothing of the tests themselves changes; they pass or fail on their
+own checks.
+
+FRR's topotest library is imported only once FRR's conftest has configured
+pytest (importing it earlier changes how it logs).
 """
 
 import os
@@ -19,38 +22,38 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import kar_lib as k  # noqa: E402
-from lib import topotest  # noqa: E402
-from lib.topogen import Topogen, get_topogen  # noqa: E402
-
 _with_both = set()
-_load_conf = topotest.Router.loadConf
 
 
-def _load_conf_beside_bmp(self, daemon, source=None, param=None, *args, **kwargs):
-    if daemon == "bgpd" and param and "-M bmp" in param and k.KAR_MODULE not in param:
-        param = "{} {}".format(param, k.MODULE)
-        _with_both.add(self.name)
-    return _load_conf(self, daemon, source, param, *args, **kwargs)
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import kar_lib as k
+    from lib import topotest
+    from lib.topogen import Topogen
 
+    load_conf = topotest.Router.loadConf
+    start_router = Topogen.start_router
 
-topotest.Router.loadConf = _load_conf_beside_bmp
+    def load_conf_beside_bmp(self, daemon, source=None, param=None, *args, **kwargs):
+        if daemon == "bgpd" and param and "-M bmp" in param and k.KAR_MODULE not in param:
+            param = "{} {}".format(param, k.MODULE)
+            _with_both.add(self.name)
+        return load_conf(self, daemon, source, param, *args, **kwargs)
 
-_start_router = Topogen.start_router
+    def start_router_root_vtysh(self, *args, **kwargs):
+        k.allow_root_vtysh(self)
+        return start_router(self, *args, **kwargs)
 
-
-def _start_router_root_vtysh(self, *args, **kwargs):
-    k.allow_root_vtysh(self)
-    return _start_router(self, *args, **kwargs)
-
-
-Topogen.start_router = _start_router_root_vtysh
+    topotest.Router.loadConf = load_conf_beside_bmp
+    Topogen.start_router = start_router_root_vtysh
 
 
 @pytest.fixture(autouse=True)
 def both_modules_loaded():
     yield
+    from lib.topogen import get_topogen
+
     tgen = get_topogen()
     if tgen is None:
         return
