@@ -8,7 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 stamp=/var/lib/frr-keep-all-routes/host-ready
-want_rev=7
+want_rev=8
 [[ -f $stamp && $(cat "$stamp") == "$want_rev" ]] && exit 0
 [[ $(id -u) -eq 0 ]] || kar_die "must run as root"
 
@@ -44,13 +44,14 @@ rm -f /etc/apt/sources.list.d/frr-kar-deb-src.sources
 
 apt-get update -q
 # Packaging tools, the topotests' needs, the peers they test against, the
-# module's unit tests.
+# module's unit tests, the guest tier's virtual machines.
 kar_apt_install \
 	dpkg-dev devscripts libdistro-info-perl quilt fakeroot equivs ccache patchutils \
 	iproute2 iputils-ping procps psmisc gdb tcpdump valgrind \
 	python3-pytest python3-pytest-xdist python3-scapy python3-exabgp exabgp \
 	bird2 gobgpd libyang2-tools \
-	libcmocka-dev pkg-config
+	libcmocka-dev pkg-config \
+	qemu-system-x86 debootstrap busybox-static cpio
 
 getent group frr >/dev/null || groupadd -r frr
 getent group frrvty >/dev/null || groupadd -r frrvty

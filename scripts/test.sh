@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # README's test command: build what is missing, then run every test: per
 # FRR line the module's own build with its unit tests, the topotests on the
-# line's packages, and the installation test of those packages.  Extra
-# arguments go to pytest (e.g. -k spec1, -x); KAR_TESTS="kar/test_x.py ..."
-# picks topotest files, KAR_LINE="10.3" picks lines, KAR_INSTALL_TEST=0
-# skips the installation tests, KAR_PARALLEL=1 runs the lines' topotests
-# side by side.  Exits non-zero when any test fails.
+# line's packages, and the guest tier (the packages installed in a virtual
+# machine of the line's Debian).  Extra arguments go to pytest (e.g. -k
+# spec1, -x); KAR_TESTS="kar/test_x.py ..." picks topotest files,
+# KAR_LINE="10.3" picks lines, KAR_GUEST_TEST=0 skips the guest tier,
+# KAR_PARALLEL=1 runs the lines' topotests side by side.  Exits non-zero
+# when any test fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -63,10 +64,24 @@ else
 	done
 fi
 
-# The installation tests install FRR on this machine: alone, afterwards.
-if [[ ${KAR_INSTALL_TEST:-1} != 0 ]]; then
+# The guest tier (tests/guest/run.sh): each line's packages installed,
+# run and purged in a virtual machine of the line's own Debian, where the
+# router of the vendor's example (an MPLS L3VPN PE with VRF devices) is
+# tested; this machine's packages are not touched.  The lines' guests run
+# side by side (one emulated CPU each), after the topotests.
+if [[ ${KAR_GUEST_TEST:-1} != 0 ]]; then
+	declare -A gpid=() gstart=()
 	for line in $lines; do
-		step "installation test, FRR $line" bash "$kar_top/tests/install/run.sh" "$line"
+		echo "== guest tier, FRR $line ($(date -u +%H:%M:%S)): log $logs/guest-$line.log"
+		gstart[$line]=$SECONDS
+		bash "$kar_top/tests/guest/run.sh" "$line" >"$logs/guest-$line.log" 2>&1 &
+		gpid[$line]=$!
+	done
+	for line in $lines; do
+		rc=0
+		wait "${gpid[$line]}" || rc=$?
+		cat "$logs/guest-$line.log"
+		record "guest tier, FRR $line" $rc $((SECONDS - gstart[$line]))
 	done
 fi
 
