@@ -5,7 +5,7 @@
 # machine of the line's Debian).  Extra arguments go to pytest (e.g. -k
 # spec1, -x); KAR_TESTS="kar/test_x.py ..." picks topotest files,
 # KAR_LINE="10.3" picks lines, KAR_GUEST_TEST=0 skips the guest tier,
-# KAR_PARALLEL=1 runs the lines' topotests side by side.  Exits non-zero
+# KAR_PARALLEL=0 runs the lines' topotests one after the other.  Exits non-zero
 # when any test fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -43,7 +43,7 @@ done
 # line's run has its own run directory, peers' files and log, and FRR 8.4's
 # topotest library (micronet) and 10.3's (munet) reap only their own kind
 # of leftover processes.  Each log is printed whole when its run ends.
-if [[ ${KAR_PARALLEL:-0} != 0 ]]; then
+if [[ ${KAR_PARALLEL:-1} != 0 ]]; then
 	declare -A pid=() start=()
 	for line in $lines; do
 		echo "== topotests, FRR $line ($(date -u +%H:%M:%S)): log $logs/topotests-$line.log"
