@@ -44,7 +44,11 @@ fi
 plugins=()
 [[ $tests == *bgp_bmp* ]] && plugins=(-p kar.kar_beside_bmp)
 # shellcheck disable=SC2086
-exec /usr/bin/python3 -m pytest -p no:cacheprovider "${plugins[@]}" -v -o log_cli=false \
+# -v names each test as it ends; FRR's conftest then logs live at the ini's
+# INFO, where 8.4's topotest library logs every vtysh command's output (the
+# replay tests' 160,000 routes included): live logging at WARNING instead.
+# Everything is in the run directory's exec.log.
+exec /usr/bin/python3 -m pytest -p no:cacheprovider "${plugins[@]}" -v --log-cli-level=WARNING \
 	-o rundir="/tmp/topotests-$line" \
 	${KAR_REPORTS:+--junitxml "$KAR_REPORTS/topotests-$line.xml"} \
 	$tests "$@"
