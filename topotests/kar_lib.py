@@ -327,9 +327,10 @@ def difference(got, want):
         len(missing), missing[:3], len(extra), extra[:3])
 
 
-def bird_sender_conf(addr, asn, log, extra):
+def bird_sender_conf(addr, asn, log, extra, refresh=True):
     """BIRD 2 at addr (AS asn) announcing what `extra` defines to r1
-    (10.0.1.1, AS 100), logging problems to `log`."""
+    (10.0.1.1, AS 100), logging problems to `log`; without the route
+    refresh capability when refresh is false."""
     return """router id {addr};
 log "{log}" {{ warning, error, fatal }};
 # BIRD 2.0 may leave its last queued TX event until the next wake-up of its
@@ -343,9 +344,11 @@ protocol bgp r1 {{
   connect retry time 1;
   connect delay time 1;
   error wait time 1, 2;
+  enable route refresh {refresh};
   ipv4 {{ import none; export all; next hop self; }};
 }}
-""".format(addr=addr, asn=asn, log=log, extra=extra)
+""".format(addr=addr, asn=asn, log=log, extra=extra,
+           refresh="on" if refresh else "off")
 
 
 def write_file(host, path, text):
