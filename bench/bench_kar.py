@@ -13,6 +13,7 @@ Usage (as root): bench_kar.py --frr LABEL=ROOT[,LIBDIR...] [--frr ...]
                               [--runs 5] [--out DIR] [--show-peers 8]
                               [--profile LABEL] [--callgrind-learn N]
                               N [N ...]
+                 bench_kar.py --only peers --peers 1,4,16 --frr ... N [N ...]
                  bench_kar.py --cleanup
 """
 
@@ -28,6 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import kb_callgrind  # noqa: E402
+import kb_peers  # noqa: E402
 import kb_report  # noqa: E402
 from kb_proc import CpuMeter, cleanup, log  # noqa: E402
 from kb_scenarios import FrrProbe, Round, poll_cost  # noqa: E402
@@ -113,12 +115,15 @@ def wait_quiet(limit, timeout):
     return os.getloadavg()[0]
 
 
-def measured_run(topo, frrs, ns, index, only, limit):
+def measured_run(topo, frrs, ns, index, only, limit, peer_counts):
     load0 = os.getloadavg()[0]
     busy0, own0 = CpuMeter.machine_busy_s(), topo.own_cpu_s()
     bench0 = sum(os.times()[:4])
     t0 = time.monotonic()
-    run = one_run(topo, frrs, ns, index, only)
+    if "peers" in only:
+        run = kb_peers.peers_run(topo, frrs, ns, peer_counts, index)
+    else:
+        run = one_run(topo, frrs, ns, index, only)
     wall = time.monotonic() - t0
     others = ((CpuMeter.machine_busy_s() - busy0) - (topo.own_cpu_s() - own0)
               - (sum(os.times()[:4]) - bench0)) / wall
@@ -152,17 +157,20 @@ def show_peers(topo, frrs, n, peers, reps):
     return out
 
 
-PROFILE_OF = ("replay", "learn-keep", "learn-soft", "show")
+PROFILE_OF = ("replay", "learn-keep", "learn-soft", "show", "peers")
 
 
 def profile(topo, frr, n, outdir, callgraph, what, peers):
     """perf record of one policy change from the stored routes (replay),
     of learning N prefixes in a retention mode (learn-keep, learn-soft)
     or of five `show bgp vrf all keep-all-routes json` with peers
-    retained peers (show); call graphs by frame pointers, or dwarf for
-    builds without them."""
+    retained peers (show), or of `clear ... * soft in` with peers retained
+    peers (peers); call graphs by frame pointers, or dwarf for builds
+    without them."""
     rd = Round(topo, n)
-    topo.start_sender(n, peers=peers if what == "show" else 1)
+    if what == "peers":
+        topo.start_rx(peers)
+    topo.start_sender(n, peers=peers if what in ("show", "peers") else 1)
     data = os.path.join(outdir, "perf-%s-%s-%d.data" % (frr.label, what, n))
     perf = None
 
@@ -188,6 +196,11 @@ def profile(topo, frr, n, outdir, callgraph, what, peers):
             rd.many_peers(frr, peers)
             start()
             r = rd.show_keep(5)
+        elif what == "peers":
+            prd = kb_peers.PeersRound(topo, n, peers)
+            prd.learn(frr)
+            start()
+            r = prd.change("clear", done=stop)
         else:
             r = rd.learn(frr, what.split("-", 1)[1], before=start)
     finally:
@@ -253,7 +266,11 @@ def main():
                     help="bird: with the BIRD anchor; replay: only learn "
                     "and replay from the stored routes; rr: with replay, "
                     "also the ROUTE-REFRESH path; learn: only learning, "
-                    "in every retention mode")
+                    "in every retention mode; peers: only the policy "
+                    "change for --peers retained peers at once, with BIRD")
+    ap.add_argument("--peers", default="1,4,16",
+                    help="with --only peers: the peer counts P (at most %d)"
+                    % MAX_PEERS)
     ap.add_argument("--show-peers", type=int, default=0)
     ap.add_argument("--show-reps", type=int, default=5)
     ap.add_argument("--profile", default=None, metavar="LABEL",
@@ -265,6 +282,9 @@ def main():
     ap.add_argument("--callgrind-learn", type=int, default=0, metavar="N",
                     help="count bgpd's instructions learning N prefixes "
                     "(valgrind), both retention modes, every build")
+    ap.add_argument("--quiet-wait", type=float, default=600, metavar="S",
+                    help="wait at most S seconds for a quiet machine "
+                    "before each run (runs on a loaded one are flagged)")
     ap.add_argument("--cleanup", action="store_true")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -286,6 +306,12 @@ def main():
         sys.exit("bench_kar: --profile %s: no --frr of that label"
                  % args.profile)
     only = set(args.only.split(",")) if args.only else set()
+    try:
+        peer_counts = sorted({int(p) for p in args.peers.split(",")})
+    except ValueError:
+        sys.exit("bench_kar: --peers: a comma-separated list of numbers")
+    if not all(1 <= p <= MAX_PEERS for p in peer_counts):
+        sys.exit("bench_kar: --peers: each in 1..%d" % MAX_PEERS)
     os.makedirs(args.out, exist_ok=True)
 
     def on_signal(signum, frame):
@@ -303,20 +329,23 @@ def main():
            "frr": [f.describe() for f in args.frr],
            "frr_labels": [f.label for f in args.frr],
            "load_limit": limit, "min_runs": args.runs, "runs": []}
+    if "peers" in only:
+        res["peer_counts"] = peer_counts
     t0 = time.monotonic()
     topo = Topology(args.out)
     try:
         topo.setup()
-        if "bird" in only:
+        if "bird" in only and "peers" not in only:
             topo.start_rx()
         extra = 0
         while (sum(not r["flagged"] for r in res["runs"]) < args.runs
                and len(res["runs"]) < args.runs + extra):
             # the last run's own load decays before the next one starts
             log("waiting for a quiet machine (load %.2f)"
-                % wait_quiet(limit, 600))
+                % wait_quiet(limit, args.quiet_wait))
             res["runs"].append(measured_run(topo, args.frr, ns,
-                                            len(res["runs"]), only, limit))
+                                            len(res["runs"]), only, limit,
+                                            peer_counts))
             if res["runs"][-1]["flagged"] and extra < args.reruns:
                 extra += 1
         if args.show_peers:
@@ -330,18 +359,22 @@ def main():
             frr = labels[args.profile]
             res["profile"] = profile(topo, frr, max(ns), args.out,
                                      args.profile_callgraph, args.profile_of,
-                                     args.show_peers or 1)
+                                     (max(peer_counts) if args.profile_of
+                                      == "peers" else args.show_peers or 1))
     finally:
         topo.teardown()
     res["total_wall_s"] = round(time.monotonic() - t0, 1)
-    res["summary"] = kb_report.summarize(res)
+    peers = "peers" in only
+    res["summary"] = (kb_peers.summarize(res) if peers
+                      else kb_report.summarize(res))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = os.path.join(args.out, "kar-bench-%s" % stamp)
     kb_report.write_json(res, base + ".json")
     md = ("## %s, %d cores (%s), %s; total %.0f s\n\n"
           % (res["date"], host["cores"], host["cpu"], host["bird"],
-             res["total_wall_s"]) + kb_report.markdown(res))
-    if kb_report.plot(res, base + ".png"):
+             res["total_wall_s"]) +
+          (kb_peers.markdown(res) if peers else kb_report.markdown(res)))
+    if not peers and kb_report.plot(res, base + ".png"):
         md += "\nplot: %s.png\n" % base
     with open(base + ".md", "w") as f:
         f.write(md)

@@ -6,13 +6,15 @@ topotests' names.
     netns kbr1    zebra --vrfwnetns, bgpd -n -M keep_all_routes
                   (router bgp 100 vrf kbvpna; -n: no FIB installation, so
                   the figures are bgpd's own work)
-    netns kbvpna  VRF kbvpna of r1: veth kbv0 10.77.0.1/24 (and .101-.107,
+    netns kbvpna  VRF kbvpna of r1: veth kbv0 10.77.0.1/24 (and .101-.115,
                   one per more FRR peer)
-    netns kbpeer  BIRD 2 "sender": veth kbv1 10.77.0.2/24 (and .3-.9 for
-                  more FRR peers), veth kbw0 10.78.0.2/24; exports N static
-                  /24 prefixes over iBGP (AS 100) to FRR and to the receiver
-    netns kbrx    BIRD 2 "receiver" (the anchor): veth kbw1 10.78.0.1/24,
-                  `import table on`, the same import policy as FRR's
+    netns kbpeer  BIRD 2 "sender": veth kbv1 10.77.0.2/24 (and .3-.17 for
+                  more FRR peers), veth kbw0 10.78.0.2/24 (and .3-.17 for
+                  more receiver sessions); exports N static /24 prefixes
+                  over iBGP (AS 100) to FRR and to the receiver
+    netns kbrx    BIRD 2 "receiver" (the anchor): veth kbw1 10.78.0.1/24
+                  (and .101-.115), `import table on`, the same import
+                  policy as FRR's, one session per FRR peer measured
 """
 
 import os
@@ -26,13 +28,19 @@ NS_R1, NS_VRF, NS_PEER, NS_RX = "kbr1", "kbvpna", "kbpeer", "kbrx"
 NAMESPACES = (NS_R1, NS_VRF, NS_PEER, NS_RX)
 VRF = NS_VRF
 R1_ADDR, RX_ADDR, RXPEER_ADDR = "10.77.0.1", "10.78.0.1", "10.78.0.2"
-MAX_PEERS = 8
+MAX_PEERS = 16
 PEER_ADDRS = ["10.77.0.%d" % (2 + i) for i in range(MAX_PEERS)]
 PEER_ADDR = PEER_ADDRS[0]
 # BIRD 2 locks a BGP session by its remote address: sessions to one address
 # run one at a time, the others wait Idle.  So peer i talks to its own
 # address of r1 (update-source), peer 0 to R1_ADDR.
 R1_ADDRS = [R1_ADDR] + ["10.77.0.%d" % (100 + i) for i in range(1, MAX_PEERS)]
+# The same for the receiver's sessions (the many-peers anchor): sender
+# address i to receiver address i.
+RXPEER_ADDRS = [RXPEER_ADDR] + ["10.78.0.%d" % (2 + i)
+                                for i in range(1, MAX_PEERS)]
+RX_ADDRS = [RX_ADDR] + ["10.78.0.%d" % (100 + i) for i in range(1, MAX_PEERS)]
+HOLD = 240          # BIRD's hold time; bgpd's is its default or `hold`
 AS = 100
 FRR_RUN = "/var/run/frr-kb"
 BIRD_RUN = "/run/kb-bird"
@@ -64,6 +72,11 @@ BIRD_FILTERS = {
 def prefix(i):
     a = HALF_BASE[i & 1] + ((i >> 1) << 8)
     return "%d.%d.%d.0/24" % (a >> 24, (a >> 16) & 255, (a >> 8) & 255)
+
+
+def rx_name(i):
+    """The receiver's protocol (and the sender's session) number i."""
+    return "kbrx" if i == 0 else "kbrx%d" % i
 
 
 class Frr:
@@ -125,7 +138,8 @@ class Topology:
                 "peer", "name", b, "netns", ns_b])
         addrs = [(NS_VRF, "kbv0", a) for a in R1_ADDRS]
         addrs += [(NS_PEER, "kbv1", a) for a in PEER_ADDRS]
-        addrs += [(NS_PEER, "kbw0", RXPEER_ADDR), (NS_RX, "kbw1", RX_ADDR)]
+        addrs += [(NS_PEER, "kbw0", a) for a in RXPEER_ADDRS]
+        addrs += [(NS_RX, "kbw1", a) for a in RX_ADDRS]
         for ns, dev, addr in addrs:
             sh(["ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev])
         for ns, dev in ((NS_VRF, "kbv0"), (NS_PEER, "kbv1"),
@@ -171,7 +185,7 @@ class Topology:
         self.zebra_pid = read_pid(FRR_RUN + "/zebra.pid")
         self.frr = frr
 
-    def bgpd_conf(self, frr, mode, shutdown, peers):
+    def bgpd_conf(self, frr, mode, shutdown, peers, hold=None):
         lines = ["hostname kbr1"]
         if not frr.cputime_stats:
             lines.append("no service cputime-stats")
@@ -183,6 +197,9 @@ class Topology:
         for addr, local in zip(PEER_ADDRS[:peers], R1_ADDRS):
             lines += [" neighbor %s remote-as %d" % (addr, AS),
                       " neighbor %s timers connect 1" % addr]
+            if hold:
+                lines.append(" neighbor %s timers %d %d"
+                             % (addr, hold // 3, hold))
             if local != R1_ADDR:
                 lines.append(" neighbor %s update-source %s" % (addr, local))
             if shutdown:
@@ -198,15 +215,16 @@ class Topology:
         lines += [" exit-address-family", "exit", ""]
         return "\n".join(lines)
 
-    def start_bgpd(self, frr, mode, shutdown, peers=1):
+    def start_bgpd(self, frr, mode, shutdown, peers=1, hold=None):
         """A fresh bgpd of build frr (and its zebra) in retention mode
-        none, soft (native soft-reconfiguration inbound) or keep."""
+        none, soft (native soft-reconfiguration inbound) or keep, with
+        `peers` peers (hold time `hold`, else bgpd's default)."""
         if self.frr is not frr or not alive(self.zebra_pid):
             self.start_zebra(frr)
         self.stop_bgpd()
         conf = FRR_RUN + "/bgpd.conf"
         with open(conf, "w") as f:
-            f.write(self.bgpd_conf(frr, mode, shutdown, peers))
+            f.write(self.bgpd_conf(frr, mode, shutdown, peers, hold))
         shutil.chown(conf, "frr", "frr")
         try:
             os.unlink(FRR_RUN + "/bgpd.pid")
@@ -257,7 +275,7 @@ class Topology:
 
     # -- BIRD ------------------------------------------------------------
 
-    def write_sender_conf(self, n, rr, peers):
+    def write_sender_conf(self, n, rr, peers, rx_peers=1):
         routes = BIRD_RUN + "/routes-%d.conf" % n
         if not os.path.exists(routes):
             with open(routes + ".tmp", "w") as f:
@@ -275,12 +293,13 @@ class Topology:
                 'include "%s";' % routes]
         sessions = [("kbr1_%d" % i, PEER_ADDRS[i], R1_ADDRS[i], rr)
                     for i in range(peers)]
-        sessions.append(("kbrx", RXPEER_ADDR, RX_ADDR, True))
+        sessions += [(rx_name(i), RXPEER_ADDRS[i], RX_ADDRS[i], True)
+                     for i in range(rx_peers)]
         for name, local, neigh, with_rr in sessions:
             conf += ["protocol bgp %s {" % name,
                      "  local %s as %d;" % (local, AS),
                      "  neighbor %s as %d;" % (neigh, AS),
-                     "  direct; hold time 240; connect retry time 1;",
+                     "  direct; hold time %d; connect retry time 1;" % HOLD,
                      "  connect delay time 1; error wait time 1, 2;",
                      "" if with_rr else "  enable route refresh off;",
                      "  ipv4 { import none; export all; next hop self; };",
@@ -290,32 +309,33 @@ class Topology:
             f.write("\n".join(conf) + "\n")
         return path
 
-    def write_rx_conf(self, half):
+    def write_rx_conf(self, half, peers=1, hold=HOLD):
         path = BIRD_RUN + "/rx-%s.conf" % ("half" if half else "all")
-        with open(path, "w") as f:
-            f.write("\n".join([
-                "router id %s;" % RX_ADDR,
+        conf = ["router id %s;" % RX_ADDR,
                 'log "%s/rx.log" { warning, error, fatal };' % BIRD_RUN,
                 "protocol device { scan time 1; }",
-                BIRD_FILTERS[half],
-                "protocol bgp kbrx {",
-                "  local %s as %d;" % (RX_ADDR, AS),
-                "  neighbor %s as %d;" % (RXPEER_ADDR, AS),
-                "  direct; hold time 240; connect retry time 1;",
-                "  connect delay time 1; error wait time 1, 2;",
-                "  ipv4 { import table on; import filter kb_import;",
-                "         export none; };",
-                "}", ""]))
+                BIRD_FILTERS[half]]
+        for i in range(peers):
+            conf += ["protocol bgp %s {" % rx_name(i),
+                     "  local %s as %d;" % (RX_ADDRS[i], AS),
+                     "  neighbor %s as %d;" % (RXPEER_ADDRS[i], AS),
+                     "  direct; hold time %d; connect retry time 1;" % hold,
+                     "  connect delay time 1; error wait time 1, 2;",
+                     "  ipv4 { import table on; import filter kb_import;",
+                     "         export none; };",
+                     "}"]
+        with open(path, "w") as f:
+            f.write("\n".join(conf) + "\n")
         return path
 
-    def start_sender(self, n, rr=True, peers=1):
+    def start_sender(self, n, rr=True, peers=1, rx_peers=1):
         self._stop(self.sender_pid)
-        conf = self.write_sender_conf(n, rr, peers)
+        conf = self.write_sender_conf(n, rr, peers, rx_peers)
         start_daemon(["ip", "netns", "exec", NS_PEER, "bird", "-c", conf,
                       "-s", BIRD_RUN + "/sender.ctl",
                       "-P", BIRD_RUN + "/sender.pid"], self.daemon_log)
         self.sender_pid = read_pid(BIRD_RUN + "/sender.pid")
-        self.sender = (n, rr, peers)
+        self.sender = (n, rr, peers, rx_peers)
 
     def reconfigure_sender(self, n, rr, peers):
         """Same routes, other sessions: BIRD restarts only the sessions
@@ -326,12 +346,13 @@ class Topology:
             c.cmd('configure "%s"' % conf)
         finally:
             c.close()
-        self.sender = (n, rr, peers)
+        self.sender = (n, rr, peers, 1)
 
-    def start_rx(self):
+    def start_rx(self, peers=1, hold=HOLD):
+        """The receiving BIRD with `peers` sessions from the sender."""
         self._stop(self.rx_pid)
-        conf = self.write_rx_conf(False)
-        self.write_rx_conf(True)
+        conf = self.write_rx_conf(False, peers, hold)
+        self.write_rx_conf(True, peers, hold)
         start_daemon(["ip", "netns", "exec", NS_RX, "bird", "-c", conf,
                       "-s", BIRD_RUN + "/rx.ctl", "-P", BIRD_RUN + "/rx.pid"],
                      self.daemon_log)

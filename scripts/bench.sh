@@ -30,6 +30,10 @@
 #                            to learn that many prefixes, native soft-
 #                            reconfiguration against keep-all-routes
 #                            (valgrind; 0: skip it)
+#   KAR_BENCH_PEERS=1,4,16   only the policy change for P retained peers at
+#                            once, for each P listed (`clear ... * soft in`
+#                            and a route-map edit, vty latency meanwhile,
+#                            BIRD's `reload in` of P peers beside them)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -71,9 +75,12 @@ trap '"$py" "$kar_top/bench/bench_kar.py" --cleanup || true' EXIT
 trap 'exit 130' INT TERM
 
 (($# > 0)) || set -- 250000 500000 1000000
+what=(--show-peers "${KAR_BENCH_SHOW_PEERS:-8}"
+	--callgrind-learn "${KAR_BENCH_CALLGRIND_N:-100000}")
+if [[ -n ${KAR_BENCH_PEERS:-} ]]; then
+	what=(--only peers --peers "$KAR_BENCH_PEERS")
+fi
 start=$(date +%s)
 "$py" "$kar_top/bench/bench_kar.py" "${frr[@]}" --runs "${KAR_BENCH_RUNS:-5}" \
-	--show-peers "${KAR_BENCH_SHOW_PEERS:-8}" \
-	--callgrind-learn "${KAR_BENCH_CALLGRIND_N:-100000}" \
-	--out "$kar_top/bench-results" "$@"
+	"${what[@]}" --out "$kar_top/bench-results" "$@"
 kar_log "benchmark finished in $(($(date +%s) - start)) s; results in $kar_top/bench-results/"
