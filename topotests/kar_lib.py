@@ -206,6 +206,28 @@ def add_ipv6_peer_sessions(tgen):
           *["network {}".format(p) for p in sorted(SENT["r3"]["ipv6"])])
 
 
+def hosts_topo(hosts):
+    """build_topo of r1 and hosts {name: address} on switch s1 (r1-eth0),
+    each with a route via r1."""
+    def build_topo(tgen):
+        tgen.add_router("r1")
+        s1 = tgen.add_switch("s1")
+        s1.add_link(tgen.gears["r1"])
+        for name, addr in hosts.items():
+            tgen.add_host(name, addr + "/24", "via 10.0.1.1")
+            s1.add_link(tgen.gears[name])
+    return build_topo
+
+
+def bird_routes_file(path, prefixes):
+    """A BIRD 2 file defining protocol static s1 with prefixes (blackhole
+    routes), for a sender's `include`."""
+    with open(path, "w") as f:
+        f.write("protocol static s1 {\n ipv4;\n")
+        f.writelines(" route {} blackhole;\n".format(p) for p in sorted(prefixes))
+        f.write("}\n")
+
+
 def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
     """Start a topology of r1 (VRF vpna as a network namespace on r1-eth0,
     bgpd with the module) and hosts that run other BGP speakers."""
@@ -217,6 +239,23 @@ def start_r1_and_hosts(module_name, build_topo, r1_bgpd_conf):
     r1.load_config(TopoRouter.RD_BGP, r1_bgpd_conf, MODULE)
     tgen.start_router()
     return tgen
+
+
+def start_r1_with_conf(module_name, build_topo, run, r1_bgpd_conf):
+    """start_r1_and_hosts() with bgpd's configuration given as text
+    (written to run/r1-bgpd.conf)."""
+    os.makedirs(run, exist_ok=True)
+    path = os.path.join(run, "r1-bgpd.conf")
+    with open(path, "w") as f:
+        f.write(r1_bgpd_conf)
+    return start_r1_and_hosts(module_name, build_topo, path)
+
+
+def start_bird(host, run, name, conf):
+    """BIRD 2 on host with configuration conf, its files run/name.*
+    (.conf, .ctl, .pid: stop it with kill $(cat run/name.pid))."""
+    write_file(host, "{}/{}.conf".format(run, name), conf)
+    host.run("bird -c {0}/{1}.conf -s {0}/{1}.ctl -P {0}/{1}.pid".format(run, name))
 
 
 def r1_in_vrf(tgen):

@@ -39,12 +39,7 @@ RATE = "tbf rate 3mbit burst 64kbit latency 2s"
 SLOW = "tbf rate 1mbit burst 64kbit latency 4s"
 
 
-def build_topo(tgen):
-    tgen.add_router("r1")
-    s1 = tgen.add_switch("s1")
-    s1.add_link(tgen.gears["r1"])
-    tgen.add_host("b1", B1 + "/24", "via 10.0.1.1")
-    s1.add_link(tgen.gears["b1"])
+build_topo = k.hosts_topo({"b1": B1})
 
 
 def bird_conf():

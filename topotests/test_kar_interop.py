@@ -49,13 +49,7 @@ def accepted(name):
     return {"172.16.{}.{}/32".format(PEERS[name][2], i) for i in range(1, 4)}
 
 
-def build_topo(tgen):
-    tgen.add_router("r1")
-    s1 = tgen.add_switch("s1")
-    s1.add_link(tgen.gears["r1"])
-    for name, (addr, _, _) in PEERS.items():
-        tgen.add_host(name, addr + "/24", "via 10.0.1.1")
-        s1.add_link(tgen.gears[name])
+build_topo = k.hosts_topo({name: addr for name, (addr, _, _) in PEERS.items()})
 
 
 def bird_conf(name, refresh):

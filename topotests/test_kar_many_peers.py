@@ -5,7 +5,8 @@ In VRF vpna four BIRD 2 peers send r1 the same N /24 prefixes
 (KAR_MANY_PEERS_PREFIXES, default 40,000): b1 and b2 advertise route
 refresh, b3 and b4 do not.  r1 keeps every peer's routes (`peer X
 keep-all-routes`) and applies route-map IMPORT to each.  The four peers'
-stored routes make 160,000 entries, which bgpd replays 25,000 a slice.
+stored routes make 160,000 entries, which bgpd replays in slices of at most
+25,000 entries and 10 ms.
 
 The policy change denies 64.0.0.0/9, applied by `clear bgp vrf vpna ipv4
 unicast * soft in` (delay timer off) and, back again, by editing the
@@ -77,13 +78,7 @@ def r1_conf():
     return R1_CONF.format(neighbors="\n".join(" " + x for x in lines))
 
 
-def build_topo(tgen):
-    tgen.add_router("r1")
-    s1 = tgen.add_switch("s1")
-    s1.add_link(tgen.gears["r1"])
-    for name, (addr, _, _) in PEERS.items():
-        tgen.add_host(name, addr + "/24", "via 10.0.1.1")
-        s1.add_link(tgen.gears[name])
+build_topo = k.hosts_topo({name: addr for name, (addr, _, _) in PEERS.items()})
 
 
 def r1(tgen):
@@ -104,23 +99,14 @@ def counts_are(n):
 
 @pytest.fixture(scope="module")
 def tgen(request):
-    os.makedirs(RUN, exist_ok=True)
-    conf = os.path.join(RUN, "r1-bgpd.conf")
-    with open(conf, "w") as f:
-        f.write(r1_conf())
-    tgen = k.start_r1_and_hosts(request.module.__name__, build_topo, conf)
-    with open(RUN + "/routes.conf", "w") as f:
-        f.write("protocol static s1 {\n ipv4;\n")
-        f.writelines(" route {} blackhole;\n".format(p) for p in sorted(SENT))
-        f.write("}\n")
+    tgen = k.start_r1_with_conf(request.module.__name__, build_topo, RUN, r1_conf())
+    k.bird_routes_file(RUN + "/routes.conf", SENT)
     started = []
     try:
         for name, (addr, asn, refresh) in PEERS.items():
-            host = tgen.gears[name]
-            k.write_file(host, "{}/{}.conf".format(RUN, name), k.bird_sender_conf(
+            k.start_bird(tgen.gears[name], RUN, name, k.bird_sender_conf(
                 addr, asn, "{}/{}.log".format(RUN, name),
                 'include "{}/routes.conf";'.format(RUN), refresh=refresh))
-            host.run("bird -c {0}/{1}.conf -s {0}/{1}.ctl -P {0}/{1}.pid".format(RUN, name))
             started.append(name)
         k.wait_for("every peer's routes accepted", lambda: accepted(tgen),
                    counts_are(N), 240)
