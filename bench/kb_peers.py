@@ -19,9 +19,9 @@ after its filter changed, in the same run."""
 import threading
 import time
 
-from kb_proc import Birdc, Vty, log, rss_kib
+from kb_proc import Vty, log, rss_kib
 from kb_report import corrected, fmt, stats
-from kb_scenarios import FrrProbe, Probe, measure, poll_cost, wait
+from kb_scenarios import BirdProbe, FrrProbe, measure, poll_cost, wait
 from kb_topo import BIRD_RUN, FRR_RUN, VRF
 
 HOLD = 9                 # bgpd's hold time in this scenario (keepalive 3)
@@ -51,34 +51,6 @@ class PeersProbe(FrrProbe):
         j = self.vty.json("show bgp vrf %s neighbors json" % VRF)
         return sum((q.get("messageStats") or {}).get("routeRefreshSent", 0)
                    for k, q in j.items() if isinstance(q, dict))
-
-
-class BirdPeersProbe(Probe):
-    """The receiving BIRD's P protocols: routes imported by each."""
-
-    def __init__(self, topo):
-        super().__init__()
-        self.pid = topo.rx_pid
-        self.c = Birdc(BIRD_RUN + "/rx.ctl")
-
-    def state(self, need_adj=False):
-        self.count("protocols")
-        up, pfx, name = 0, {}, None
-        for line in self.c.cmd('show protocols all "kbrx*"'):
-            text = line[5:] if line[:4].isdigit() else line
-            words = text.split()
-            if words and words[0].startswith("kbrx") and len(words) > 1:
-                name = words[0]
-                pfx[name] = 0
-                up += "Established" in text
-            elif words[:1] == ["Routes:"] and name:
-                pfx[name] = int(words[1])
-        vals = list(pfx.values()) or [0]
-        return {"established": up, "pfx_min": min(vals),
-                "pfx_max": max(vals)}
-
-    def close(self):
-        self.c.close()
 
 
 class VtyClock(threading.Thread):
@@ -208,7 +180,7 @@ class PeersRound:
     def bird_reload(self):
         """The receiver's filter changed to deny half (`configure soft`),
         then `reload in "kbrx*"` from its P import tables; then back."""
-        p = BirdPeersProbe(self.topo)
+        p = BirdProbe(self.topo)
         try:
             wait(p, self.done(False), self.timeout(3), "bird receiver full")
             cost = poll_cost(p, ["protocols"])

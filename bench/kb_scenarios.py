@@ -62,7 +62,9 @@ class FrrProbe(Probe):
 
 
 class BirdProbe(Probe):
-    """The receiving BIRD's counters of protocol kbrx (O(1) to read)."""
+    """The receiving BIRD's counters of its protocols kbrx, kbrx1, ...
+    (O(1) each to read): "state" Established when all are, "pfx" the first
+    one's routes imported, "pfx_min"/"pfx_max" over all of them."""
 
     def __init__(self, topo):
         super().__init__()
@@ -71,14 +73,20 @@ class BirdProbe(Probe):
 
     def state(self, need_adj=False):
         self.count("protocols")
-        st = {"state": None, "pfx": 0}
-        for line in self.c.cmd("show protocols all kbrx"):
-            text = line[5:].strip() if line[:4].isdigit() else line.strip()
-            if text.startswith("kbrx") and "Established" in text:
-                st["state"] = "Established"
-            if text.startswith("Routes:"):
-                st["pfx"] = int(text.split()[1])
-        return st
+        up, pfx, name = 0, {}, None
+        for line in self.c.cmd('show protocols all "kbrx*"'):
+            text = line[5:] if line[:4].isdigit() else line
+            words = text.split()
+            if words and words[0].startswith("kbrx") and len(words) > 1:
+                name = words[0]
+                pfx[name] = 0
+                up += "Established" in text
+            elif words[:1] == ["Routes:"] and name:
+                pfx[name] = int(words[1])
+        vals = list(pfx.values()) or [0]
+        return {"state": "Established" if pfx and up == len(pfx) else None,
+                "pfx": pfx.get("kbrx", 0), "established": up,
+                "pfx_min": min(vals), "pfx_max": max(vals)}
 
     def close(self):
         self.c.close()
