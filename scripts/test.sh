@@ -30,6 +30,27 @@ step() { # step NAME COMMAND...: run, time and record one part
 	"$@" || rc=$?
 	record "$name" $rc $((SECONDS - start))
 }
+side_by_side() { # side_by_side NAME LOG SCRIPT [ARGS...]: bash SCRIPT LINE
+	# ARGS... for every line at once, each into $logs/LOG-LINE.log; each log
+	# is printed whole when its run ends, and the run recorded as "NAME, FRR
+	# LINE".
+	local name=$1 log=$2 line rc
+	local -A pid=() start=()
+	shift 2
+	for line in $lines; do
+		echo "== $name, FRR $line ($(date -u +%H:%M:%S)): log $logs/$log-$line.log"
+		start[$line]=$SECONDS
+		bash "$1" "$line" "${@:2}" >"$logs/$log-$line.log" 2>&1 &
+		pid[$line]=$!
+	done
+	for line in $lines; do
+		rc=0
+		wait "${pid[$line]}" || rc=$?
+		echo "== $name, FRR $line: exit $rc after $((SECONDS - start[$line])) s"
+		cat "$logs/$log-$line.log"
+		record "$name, FRR $line" $rc $((SECONDS - start[$line]))
+	done
+}
 
 step "build, FRR $lines" bash "$kar_top/scripts/build.sh" $lines
 ((${#failed[@]} == 0)) || { printf '%s\n' "${summary[@]}"; exit 1; }
@@ -44,20 +65,7 @@ done
 # topotest library (micronet) and 10.3's (munet) reap only their own kind
 # of leftover processes.  Each log is printed whole when its run ends.
 if [[ ${KAR_PARALLEL:-1} != 0 ]]; then
-	declare -A pid=() start=()
-	for line in $lines; do
-		echo "== topotests, FRR $line ($(date -u +%H:%M:%S)): log $logs/topotests-$line.log"
-		start[$line]=$SECONDS
-		bash "$kar_top/scripts/topotests.sh" "$line" "$@" >"$logs/topotests-$line.log" 2>&1 &
-		pid[$line]=$!
-	done
-	for line in $lines; do
-		rc=0
-		wait "${pid[$line]}" || rc=$?
-		echo "== topotests, FRR $line: exit $rc after $((SECONDS - start[$line])) s"
-		cat "$logs/topotests-$line.log"
-		record "topotests, FRR $line" $rc $((SECONDS - start[$line]))
-	done
+	side_by_side topotests topotests "$kar_top/scripts/topotests.sh" "$@"
 else
 	for line in $lines; do
 		step "topotests, FRR $line" bash "$kar_top/scripts/topotests.sh" "$line" "$@"
@@ -70,19 +78,7 @@ fi
 # tested; this machine's packages are not touched.  The lines' guests run
 # side by side (one emulated CPU each), after the topotests.
 if [[ ${KAR_GUEST_TEST:-1} != 0 ]]; then
-	declare -A gpid=() gstart=()
-	for line in $lines; do
-		echo "== guest tier, FRR $line ($(date -u +%H:%M:%S)): log $logs/guest-$line.log"
-		gstart[$line]=$SECONDS
-		bash "$kar_top/tests/guest/run.sh" "$line" >"$logs/guest-$line.log" 2>&1 &
-		gpid[$line]=$!
-	done
-	for line in $lines; do
-		rc=0
-		wait "${gpid[$line]}" || rc=$?
-		cat "$logs/guest-$line.log"
-		record "guest tier, FRR $line" $rc $((SECONDS - gstart[$line]))
-	done
+	side_by_side "guest tier" guest "$kar_top/tests/guest/run.sh"
 fi
 
 echo "== summary"
