@@ -32,7 +32,7 @@ import kb_callgrind  # noqa: E402
 import kb_peers  # noqa: E402
 import kb_report  # noqa: E402
 from kb_proc import CpuMeter, cleanup, log  # noqa: E402
-from kb_scenarios import FrrProbe, Round, poll_cost  # noqa: E402
+from kb_scenarios import FrrProbe, Round, poll_cost, rotated  # noqa: E402
 from kb_topo import (MAX_N, MAX_PEERS, NAMESPACES, RUN_DIRS, Frr,  # noqa
                      Topology)
 
@@ -71,10 +71,8 @@ def frr_block(rd, frr, order, only):
 
 
 def one_run(topo, frrs, ns, index, only):
-    modes = ["keep", "soft", "none"]
-    rot = index % len(modes)
-    order = modes[rot:] + modes[:rot]
-    builds = frrs[index % len(frrs):] + frrs[:index % len(frrs)]
+    order = rotated(["keep", "soft", "none"], index)
+    builds = rotated(frrs, index)
     run = {"index": index, "order": order,
            "builds": [f.label for f in builds], "n": {}}
     for n in ns:

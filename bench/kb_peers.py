@@ -21,36 +21,12 @@ import time
 
 from kb_proc import Vty, log, rss_kib
 from kb_report import corrected, fmt, stats
-from kb_scenarios import BirdProbe, FrrProbe, measure, poll_cost, wait
-from kb_topo import BIRD_RUN, FRR_RUN, VRF
+from kb_scenarios import Round, measure, poll_cost, rotated, wait
+from kb_topo import FRR_RUN, VRF
 
 HOLD = 9                 # bgpd's hold time in this scenario (keepalive 3)
 SAMPLE = 0.1             # the vty client's interval
 SUMMARY = "show bgp vrf %s summary json" % VRF
-
-
-class PeersProbe(FrrProbe):
-    """bgpd's summary of P peers: the smallest and largest accepted count,
-    the sessions established and the connections dropped, all peers."""
-
-    def state(self, need_adj=False):
-        self.count("summary")
-        j = self.vty.json("show bgp vrf %s ipv4 unicast summary json" % VRF)
-        peers = (j.get("peers") or {}).values()
-        pfx = [q.get("pfxRcd", 0) for q in peers] or [0]
-        st = {"pfx_min": min(pfx), "pfx_max": max(pfx),
-              "pfx_all": sum(pfx),
-              "established": sum(1 for q in peers
-                                 if q.get("state") == "Established"),
-              "dropped": sum(q.get("connectionsDropped", 0) for q in peers)}
-        if need_adj:
-            st["adj_in"] = self.adj_in()[0]
-        return st
-
-    def refresh_sent(self):
-        j = self.vty.json("show bgp vrf %s neighbors json" % VRF)
-        return sum((q.get("messageStats") or {}).get("routeRefreshSent", 0)
-                   for k, q in j.items() if isinstance(q, dict))
 
 
 class VtyClock(threading.Thread):
@@ -97,12 +73,14 @@ def vty_stats(ms):
             "max": max(ms) if ms else None, "n": len(ms)}
 
 
-class PeersRound:
-    """The scenarios with P peers at N prefixes; every wait has a bound."""
+class PeersRound(Round):
+    """The scenarios with P peers at N prefixes; every wait has a bound.
+    Round's policy edit, BIRD's replay and BIRD's probe serve P peers as
+    one."""
 
     def __init__(self, topo, n, peers):
-        self.topo, self.n, self.peers = topo, n, peers
-        self.half = n - n // 2
+        super().__init__(topo, n)
+        self.peers = peers
 
     def timeout(self, factor=1.0):
         return (60 + self.peers * self.n / 4000.0) * factor
@@ -115,22 +93,20 @@ class PeersRound:
                     and st["pfx_min"] == want and st["pfx_max"] == want)
         return cond
 
-    def set_policy(self, half):
-        self.topo.vty.config("route-map IMPORT permit 10",
-                             ("" if half else "no ") +
-                             "match ip address prefix-list KB-HALF")
+    def rx_full(self, st, half=False):
+        return self.done(half)(st)
 
     def delay_timer(self, s):
         self.topo.vty.config("bgp route-map delay-timer %d" % s)
 
     def clear_all(self):
-        self.topo.vty.cmd("clear bgp vrf %s ipv4 unicast * soft in" % VRF)
+        self.clear(peer="*")
 
     def learn(self, frr):
         """A fresh bgpd retaining P full tables; its RSS then."""
         self.topo.start_bgpd(frr, "keep", shutdown=False, peers=self.peers,
                              hold=HOLD)
-        p = PeersProbe(self.topo)
+        p = self.probe()
         total = self.peers * self.n
         wait(p, lambda st: (self.done(False)(st)
                             and st["adj_in"] == total),
@@ -142,8 +118,8 @@ class PeersRound:
         """Deny half for every peer, by `clear ... * soft in` (how="clear")
         or by the route-map delay timer (how="edit"); then done() if given,
         and the permissive policy back the same way (untimed)."""
-        p = PeersProbe(self.topo)
-        d0, rr0 = p.state()["dropped"], p.refresh_sent()
+        p = self.probe()
+        d0, rr0 = p.state()["dropped_all"], p.refresh_sent()
         if how == "clear":
             self.set_policy(True)
             wait(p, lambda st: True, 30, "idle after policy edit")
@@ -165,7 +141,7 @@ class PeersRound:
         r["polls"]["summary"] = r["polls"].get("summary", 0) + len(ms)
         r["vty_ms"] = vty_stats(ms)
         r["vty_samples_ms"] = [round(x, 1) for x in ms]
-        r["sessions_dropped"] = st["dropped"] - d0
+        r["sessions_dropped"] = st["dropped_all"] - d0
         r["refresh_sent"] = p.refresh_sent() - rr0
         if done:
             done()
@@ -178,30 +154,19 @@ class PeersRound:
         return r
 
     def bird_reload(self):
-        """The receiver's filter changed to deny half (`configure soft`),
-        then `reload in "kbrx*"` from its P import tables; then back."""
-        p = BirdProbe(self.topo)
-        try:
-            wait(p, self.done(False), self.timeout(3), "bird receiver full")
-            cost = poll_cost(p, ["protocols"])
-            p.c.cmd('configure soft "%s/rx-half.conf"' % BIRD_RUN)
-            wait(p, lambda st: True, 30, "bird idle after configure")
-            r, st = measure(p, lambda: p.c.cmd('reload in "kbrx*"'),
-                            self.done(True), self.timeout(2),
-                            "bird reload in, %d peers" % self.peers)
-            r["poll_cost"] = cost
-            p.c.cmd('configure soft "%s/rx-all.conf"' % BIRD_RUN)
-            p.c.cmd('reload in "kbrx*"')
-            wait(p, self.done(False), self.timeout(2), "bird revert")
-        finally:
-            p.close()
+        """BIRD's `reload in` of its P import tables (Round's), once they
+        are full, with the cost of one of its polls beside it."""
+        self.bird_wait_full()
+        cost = self.bird_poll_cost()
+        r = super().bird_reload()
+        r["poll_cost"] = cost
         return r
 
 
 def peers_run(topo, frrs, ns, peer_counts, index):
     """One run: for each N and P, every build (rotated) learns P tables and
     changes the policy both ways; then BIRD replays the same P tables."""
-    builds = frrs[index % len(frrs):] + frrs[:index % len(frrs)]
+    builds = rotated(frrs, index)
     run = {"index": index, "builds": [f.label for f in builds], "n": {}}
     for n in ns:
         at = run["n"][str(n)] = {}
@@ -227,16 +192,34 @@ def peers_run(topo, frrs, ns, peer_counts, index):
     return run
 
 
-def _cell(recs, n, peers):
-    """Figures of one scenario over the runs: CPU less the polls' and the
-    vty client's cost, wall, CPU per (peer x prefix), vty latency of the
-    pooled samples, sessions dropped and ROUTE-REFRESH sent (sums)."""
-    cpu = [corrected(r, r["cost"])[0] for r in recs]
-    ms = [x for r in recs for x in r.get("vty_samples_ms", [])]
+def _cpus(runs, n, peers, label=None, how=None):
+    """Each run's bgpd CPU for one scenario (BIRD's without a label), less
+    what the polls and the vty client cost the daemon."""
+    out = []
+    for r in runs:
+        at = r["n"][str(n)][str(peers)]
+        if label is None:
+            out.append(corrected(at["bird"], at["bird"]["poll_cost"])[0])
+        else:
+            f = at["frr"][label]
+            out.append(corrected(f[how], f["poll_cost"])[0])
+    return out
+
+
+def _paired(a, b, k=1.0):
+    """Ratios a/b (times k) paired within each run."""
+    return stats([x / y * k for x, y in zip(a, b) if y > 0])
+
+
+def _cell(recs, cpu, n, peers):
+    """Figures of one scenario over the runs: CPU, wall, CPU per (peer x
+    prefix), vty latency of the pooled samples, sessions dropped and
+    ROUTE-REFRESH sent (sums)."""
     out = {"cpu_s": stats(cpu), "wall_s": stats([r["wall_s"] for r in recs]),
            "cpu_per_route_us": stats([c * 1e6 / (peers * n) for c in cpu])}
     if recs and "vty_samples_ms" in recs[0]:
-        out["vty_ms"] = vty_stats(ms)
+        out["vty_ms"] = vty_stats([x for r in recs
+                                   for x in r["vty_samples_ms"]])
         out["sessions_dropped"] = sum(r["sessions_dropped"] for r in recs)
         out["refresh_sent"] = sum(r["refresh_sent"] for r in recs)
     return out
@@ -248,46 +231,31 @@ def summarize(res):
     every N.  The ratios are paired within each run: FRR ÷ BIRD, and CPU
     per (peer x prefix) at P ÷ at the smallest P."""
     runs = [r for r in res["runs"] if not r["flagged"]] or res["runs"]
+    pcs = res["peer_counts"]
     by_n = {}
     for n in res["ns"]:
-        sn = by_n[str(n)] = {}
-        pcs = res["peer_counts"]
+        sn = by_n[str(n)] = {"bird": {}}
         for peers in pcs:
-            recs = [r["n"][str(n)][str(peers)] for r in runs]
-            bird = []
-            for rec in recs:
-                b = dict(rec["bird"], cost=rec["bird"]["poll_cost"])
-                bird.append(b)
-            sn.setdefault("bird", {})[str(peers)] = _cell(bird, n, peers)
+            at = [r["n"][str(n)][str(peers)] for r in runs]
+            bird_cpu = _cpus(runs, n, peers)
+            bird = sn["bird"][str(peers)] = _cell(
+                [a["bird"] for a in at], bird_cpu, n, peers)
             for label in res["frr_labels"]:
                 cell = {}
                 for how in ("clear", "edit"):
-                    rs = [dict(rec["frr"][label][how],
-                               cost=rec["frr"][label]["poll_cost"])
-                          for rec in recs]
-                    cell[how] = _cell(rs, n, peers)
-                    cell[how]["vs_bird"] = stats(
-                        [corrected(a, a["cost"])[0]
-                         / corrected(b, b["cost"])[0]
-                         for a, b in zip(rs, bird)
-                         if corrected(b, b["cost"])[0] > 0])
+                    cpu = _cpus(runs, n, peers, label, how)
+                    c = cell[how] = _cell([a["frr"][label][how] for a in at],
+                                          cpu, n, peers)
+                    c["vs_bird"] = _paired(cpu, bird_cpu)
                     if peers != pcs[0]:
-                        base = [dict(r["n"][str(n)][str(pcs[0])]["frr"]
-                                     [label][how],
-                                     cost=r["n"][str(n)][str(pcs[0])]["frr"]
-                                     [label]["poll_cost"]) for r in runs]
-                        cell[how]["per_route_vs_p%d" % pcs[0]] = stats(
-                            [(corrected(a, a["cost"])[0] / peers)
-                             / corrected(b, b["cost"])[0] * pcs[0]
-                             for a, b in zip(rs, base)
-                             if corrected(b, b["cost"])[0] > 0])
-                cell["rss_mib"] = stats([rec["frr"][label]["rss_mib"]
-                                         for rec in recs])
+                        c["per_route_vs_p%d" % pcs[0]] = _paired(
+                            cpu, _cpus(runs, n, pcs[0], label, how),
+                            pcs[0] / peers)
                 # the issue's shape: the clear's figures at the top
-                flat = dict(cell["clear"], edit=cell["edit"],
-                            rss_mib=cell["rss_mib"],
-                            bird_cpu_s=sn["bird"][str(peers)]["cpu_s"])
-                sn.setdefault(label, {})[str(peers)] = flat
+                sn.setdefault(label, {})[str(peers)] = dict(
+                    cell["clear"], edit=cell["edit"],
+                    rss_mib=stats([a["frr"][label]["rss_mib"] for a in at]),
+                    bird_cpu_s=bird["cpu_s"])
     return {"many_peers": dict(by_n[str(max(res["ns"]))], n=max(res["ns"])),
             "many_peers_by_n": by_n}
 

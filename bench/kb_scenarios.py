@@ -40,14 +40,23 @@ class FrrProbe(Probe):
         if peers is None:
             raise RuntimeError("bgpd answered no peers: %r" % j)
         p = peers.get(PEER_ADDR) or {}
+        pfx = [q.get("pfxRcd", 0) for q in peers.values()] or [0]
         st = {"state": p.get("state"), "pfx": p.get("pfxRcd", 0),
               "dropped": p.get("connectionsDropped", 0),
               "established": sum(1 for q in peers.values()
                                  if q.get("state") == "Established"),
-              "pfx_all": sum(q.get("pfxRcd", 0) for q in peers.values())}
+              "pfx_all": sum(pfx), "pfx_min": min(pfx), "pfx_max": max(pfx),
+              "dropped_all": sum(q.get("connectionsDropped", 0)
+                                 for q in peers.values())}
         if need_adj:
             st["adj_in"] = self.adj_in()[0]
         return st
+
+    def refresh_sent(self):
+        """ROUTE-REFRESH messages bgpd has sent, all peers."""
+        j = self.vty.json("show bgp vrf %s neighbors json" % VRF)
+        return sum((q.get("messageStats") or {}).get("routeRefreshSent", 0)
+                   for q in j.values() if isinstance(q, dict))
 
     def adj_in(self):
         self.count("memory")
@@ -90,6 +99,13 @@ class BirdProbe(Probe):
 
     def close(self):
         self.c.close()
+
+
+def rotated(seq, index):
+    """seq starting at its element index (mod its length): what goes first
+    changes from run to run."""
+    k = index % len(seq)
+    return seq[k:] + seq[:k]
 
 
 def wait(probe, cond, timeout, what, need_adj=False):
@@ -189,9 +205,9 @@ class Round:
                              ("" if half else "no ") +
                              "match ip address prefix-list KB-HALF")
 
-    def clear(self, soft=True):
+    def clear(self, soft=True, peer=PEER_ADDR):
         self.topo.vty.cmd("clear bgp vrf %s ipv4 unicast %s%s"
-                          % (VRF, PEER_ADDR, " soft in" if soft else ""))
+                          % (VRF, peer, " soft in" if soft else ""))
 
     def learn(self, frr, mode, before=None):
         """A fresh bgpd learns N prefixes: the session is opened by the
@@ -304,11 +320,11 @@ class Round:
         try:
             p.c.cmd('configure soft "%s/rx-half.conf"' % BIRD_RUN)
             wait(p, lambda st: True, 30, "bird idle after configure")
-            r, st = measure(p, lambda: p.c.cmd("reload in kbrx"),
+            r, st = measure(p, lambda: p.c.cmd('reload in "kbrx*"'),
                             lambda st: self.rx_full(st, half=True),
                             self.timeout(2), "bird reload in")
             p.c.cmd('configure soft "%s/rx-all.conf"' % BIRD_RUN)
-            p.c.cmd("reload in kbrx")
+            p.c.cmd('reload in "kbrx*"')
             wait(p, self.rx_full, self.timeout(2), "bird revert")
         finally:
             p.close()
@@ -322,4 +338,4 @@ class Round:
             p.close()
 
 
-__all__ = ["Round", "poll_cost", "PEER_ADDRS"]
+__all__ = ["Round", "poll_cost", "rotated", "PEER_ADDRS"]
