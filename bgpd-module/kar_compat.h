@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * keep-all-routes: every difference between the FRR lines the module is
- * built for, 8.4 and 10.3.  No other file of the module tests a version.
+ * built for, 8.4, 10.3 and 10.7.  No other file of the module tests a
+ * version.
  *
  * FRR states its version only as a string (FRR_VERSION), which the
  * preprocessor cannot compare, so the line is told by a header: FRR 9.0
  * replaced thread.h with frrevent.h.  The other differences came in 9.0 -
  * 10.2, so a line in between is refused below rather than half supported.
+ *
+ * 10.3 and 10.7 share the second branch: every name and type it uses is
+ * the same in both.  10.7's lib/json.h forbids json-c's
+ * json_object_object_get() (since FRR 10.5), so the module uses
+ * json_object_object_get_ex(), which every line has; that needs no test
+ * here.
  */
 #ifndef KAR_COMPAT_H
 #define KAR_COMPAT_H
@@ -16,7 +23,7 @@
 #if __has_include("frrevent.h")
 #define KAR_FRR_8_4 0
 #ifndef PEER_CAP_REFRESH_RCV
-#error "keep-all-routes is built for FRR 8.4 and 10.3"
+#error "keep-all-routes is built for FRR 8.4, 10.3 and 10.7"
 #endif
 #else
 #define KAR_FRR_8_4 1
@@ -52,7 +59,7 @@ static inline bool kar_bgp_hidden(const struct bgp *bgp)
 	return false;
 }
 
-#else /* FRR 10.3 */
+#else /* FRR 10.3 and 10.7 */
 
 typedef struct event_loop kar_event_loop;
 
