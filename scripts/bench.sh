@@ -42,7 +42,13 @@ set -euo pipefail
 lines=()
 for line in ${KAR_LINE:-${KAR_LINES[*]}}; do
 	kar_check_line "$line"
-	[[ -f $kar_top/patches/frr-$line/series ]] && lines+=("$line")
+	# The benchmark runs bgpd beside BIRD on this machine; a chroot line's
+	# packages need its Debian (scripts/chroot.sh).
+	if [[ -n ${KAR_FRR_CHROOT[$line]:-} ]]; then
+		kar_log "FRR $line runs in its ${KAR_FRR_CHROOT[$line]} chroot: not benchmarked"
+		continue
+	fi
+	lines+=("$line")
 done
 ((${#lines[@]})) || kar_die "no FRR line to benchmark"
 bash "$kar_top/scripts/build.sh" "${lines[@]}"
@@ -57,7 +63,7 @@ multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 frr=()
 for line in "${lines[@]}"; do
 	spec="$line=$(kar_line_root "$line")"
-	[[ $line == 8.4 ]] || spec+=",$kar_top/build/libyang/root/usr/lib/$multiarch"
+	[[ $line != 10.3 ]] || spec+=",$kar_top/build/libyang/root/usr/lib/$multiarch"
 	frr+=(--frr "FRR $spec")
 	if [[ ${KAR_BENCH_CPUTIME_OFF:-0} == 1 ]]; then
 		frr+=(--frr "FRR ${spec/=/ cputime off=},cputime=off")

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# scripts/build-frr.sh LINE: the Debian packages of one FRR line (8.4 or
-# 10.3) with keep-all-routes: Debian's frr source package, our series
-# added to debian/patches, the module built inside FRR's tree as its own
-# binary package frr-keep-all-routes, and a local version (+kar1).
+# scripts/build-frr.sh LINE: the Debian packages of one FRR line (8.4,
+# 10.3 or 10.7) with keep-all-routes: Debian's frr source package, our
+# series added to debian/patches, the module built inside FRR's tree as its
+# own binary package frr-keep-all-routes, and a local version (+kar1).
+# A line of KAR_FRR_CHROOT (10.7) is fetched and built in a chroot of its
+# own Debian (scripts/chroot.sh), with that Debian's build dependencies.
 #
 # The .deb files land in build/frr-LINE/; the packages the tests run are
 # unpacked (dpkg -x) into build/frr-LINE/root, so what is tested is what
@@ -17,19 +19,40 @@ set -euo pipefail
 
 line=${1:?usage: build-frr.sh LINE}
 kar_check_line "$line"
+#   KAR_FRR_FOLLOW=1      the newest frr of the line's release in its
+#                         suite (security updates included) instead of
+#                         the version the project pins and tests
+#                         (KAR_FRR_VERSION): the series applies with fuzz
+#                         0 or the build stops.
 ver=${KAR_FRR_VERSION[$line]}
+if [[ ${KAR_FRR_FOLLOW:-0} == 1 ]]; then
+	bash "$kar_top/scripts/setup-host.sh"
+	ver=$(kar_newest_frr "$line")
+	kar_log "frr $line follows Debian ${KAR_FRR_SUITE[$line]}: $ver (the project tests ${KAR_FRR_VERSION[$line]})"
+fi
 local_ver=$ver$KAR_LOCAL_SUFFIX
 flavour=$line${KAR_SANITIZE:+-asan}
 ldir=$kar_top/build/frr-$flavour
 
 # Build profiles: 8.4 leaves pim6d out by default, and FRR's topotest
 # library wants every daemon it knows of.
-declare -A profiles=([8.4]=pkg.frr.pim6d [10.3]=)
+declare -A profiles=([8.4]=pkg.frr.pim6d [10.3]= [10.7]=)
+suite_root=${KAR_FRR_CHROOT[$line]:-}
+# in_build_root CMD...: run CMD where the line is built.
+in_build_root() {
+	if [[ -n $suite_root ]]; then
+		bash "$kar_top/scripts/chroot.sh" "$suite_root" "$@"
+	else
+		"$@"
+	fi
+}
 
 deps=("$ver" "$local_ver" "${profiles[$line]}" "${KAR_SANITIZE:-}"
 	"$kar_top/patches/frr-$line" "$kar_top/bgpd-module" "$kar_top/packaging"
 	"$kar_top/docs/keep-all-routes.rst" "$kar_top/yang/frr-bgp-keep-all-routes.yang"
 	"$0" "$kar_top/scripts/lib.sh" "$kar_top/scripts/overlay-frr.sh")
+# A chroot line: the chroot's name says what is in it.
+[[ -z $suite_root ]] || deps+=("$(bash "$kar_top/scripts/chroot.sh" "$suite_root" --path)")
 if [[ $line == 10.3 ]]; then
 	bash "$kar_top/scripts/build-libyang.sh"
 	deps+=("$(cat "$kar_top/build/libyang/.hash")")
@@ -45,7 +68,20 @@ if [[ ! -f $dsc ]]; then
 	mkdir -p "$dl"
 	chown _apt "$dl" 2>/dev/null || true
 	kar_log "fetching Debian source package frr=$ver"
-	(cd "$dl" && apt-get source --download-only -q "frr=$ver")
+	if [[ -z $suite_root ]]; then
+		(cd "$dl" && apt-get source --download-only -q "frr=$ver")
+	else
+		# From the suite's index, or, when the suite has moved on to a
+		# newer revision, from the archive's pool, which keeps it for a
+		# while: dget checks the .dsc's signature (debian-keyring) and
+		# every file's checksum.
+		in_build_root /bin/sh -ec '
+			cd "$1"; apt-get update -q >/dev/null
+			apt-get source --download-only -q "frr=$2" 2>/dev/null && exit 0
+			uri=$(awk "/^URIs:/ { print \$2; exit }" /etc/apt/sources.list.d/debian.sources)
+			dget -q --download-only "$uri/pool/main/f/frr/frr_$2.dsc"' sh "$dl" "$ver"
+	fi
+	[[ -f $dsc ]] || kar_die "could not fetch frr $ver"
 fi
 
 # 2. The tree: Debian's patches, then ours and the module (the tests also
@@ -61,7 +97,7 @@ fi
 # 3. The packages, unless the cache has them.
 if [[ ! -f $cache/.complete ]]; then
 	bash "$kar_top/scripts/setup-host.sh"
-	kar_log "installing frr $line's build dependencies"
+	kar_log "installing frr $line's build dependencies${suite_root:+ in the $suite_root chroot}"
 	need_deps=$ldir/src
 	if [[ $line == 10.3 ]]; then
 		# Debian 13's libyang is not installed here: installing it would
@@ -73,11 +109,16 @@ if [[ ! -f $cache/.complete ]]; then
 		cp "$ldir/src/debian/changelog" "$need_deps/debian/"
 		sed '/^ *libyang-dev/d' "$ldir/src/debian/control" >"$need_deps/debian/control"
 	fi
-	(cd "$need_deps" && DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q \
-		${profiles[$line]:+-P "${profiles[$line]}"} ./ >/dev/null)
+	if [[ -n $suite_root ]]; then
+		in_build_root /bin/sh -ec 'cd "$1" && apt-get update -q >/dev/null &&
+			apt-get build-dep -y -q ./ >/dev/null' sh "$need_deps"
+	else
+		(cd "$need_deps" && DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -q \
+			${profiles[$line]:+-P "${profiles[$line]}"} ./ >/dev/null)
+	fi
 	[[ $need_deps == "$ldir/src" ]] || rm -rf "$need_deps"
 
-	env=(PATH="$KAR_BUILD_PATH" CCACHE_DIR="$KAR_CACHE/ccache"
+	env=(PATH="$KAR_BUILD_PATH" CCACHE_DIR="$KAR_CACHE/ccache${suite_root:+-$suite_root}"
 		CCACHE_BASEDIR="$ldir/src" DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)"
 		DEB_BUILD_PROFILES="${profiles[$line]}")
 	build_opts=()
@@ -102,8 +143,9 @@ if [[ ! -f $cache/.complete ]]; then
 	kar_log "building frr $local_ver (log: $ldir/build.log)"
 	start=$SECONDS
 	rc=0
-	(cd "$ldir/src" && env "${env[@]}" dpkg-buildpackage -b -uc -us "${build_opts[@]}" \
-		>"$ldir/build.log" 2>&1) || rc=$?
+	in_build_root /usr/bin/env "${env[@]}" /bin/sh -c 'cd "$1" && shift &&
+		exec dpkg-buildpackage -b -uc -us "$@"' sh "$ldir/src" "${build_opts[@]}" \
+		>"$ldir/build.log" 2>&1 || rc=$?
 	((rc == 0)) || { tail -40 "$ldir/build.log"; kar_die "frr $line build failed (log: $ldir/build.log)"; }
 	kar_log "frr $line built in $((SECONDS - start)) s"
 	mkdir -p "$cache"
@@ -137,5 +179,14 @@ if [[ $(cat "$ldir/root/.kar-hash" 2>/dev/null) != "$hash" ]]; then
 		dpkg -x "$ldir/${pkg}_${local_ver#*:}_"*.deb "$ldir/root"
 	done
 	echo "$hash" >"$ldir/root/.kar-hash"
+fi
+echo "$local_ver" >"$ldir/.kar-version"
+# A chroot line's tests run its unpacked packages in the chroot: what they
+# need of the chroot's Debian.
+if [[ -n $suite_root ]]; then
+	in_build_root apt-get satisfy -y -q --no-install-recommends \
+		"$(dpkg-deb -f "$ldir/frr_${local_ver#*:}_"*.deb Depends)" \
+		python3 \
+		>/dev/null || kar_die "the $suite_root chroot lacks what frr $line needs to run"
 fi
 kar_log "frr $line: $(cd "$ldir" && ls -- *.deb | tr '\n' ' ')"

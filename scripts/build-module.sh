@@ -12,6 +12,12 @@ set -euo pipefail
 line=${1:?usage: build-module.sh LINE [make target ...]}
 shift
 kar_check_line "$line"
+# A chroot line's tree was configured in its chroot: build there too.
+if [[ -n ${KAR_FRR_CHROOT[$line]:-} && -z ${KAR_IN_LINE_ROOT:-} ]]; then
+	rc=0
+	kar_in_line_root "$line" "$kar_top/scripts/build-module.sh" "$line" "$@" || rc=$?
+	exit $rc
+fi
 targets=("${@:-check}")
 frr=$(kar_line_dir "$line")/src
 out=$kar_top/build/module-$line

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# README's demo command: scripts/demo.sh [--line 8.4] [--keep]
+# README's demo command: scripts/demo.sh [--line 10.3|8.4] [--keep]
 # Build what is missing, start r1 (VRF vpna) with a route-refresh peer and
-# one without on FRR 10.3's packages (--line 8.4 for the other line),
-# enable keep-all-routes through vtysh, change the import policy and show
-# the result.  --keep (or KAR_DEMO_KEEP=1) leaves the topology running and
-# prints how to attach vtysh.
+# one without on the newest line's packages (FRR 10.7, in its forky
+# chroot; --line for another line), enable keep-all-routes through vtysh,
+# change the import policy and show the result.  --keep (or
+# KAR_DEMO_KEEP=1, lines that run on this machine) leaves the topology
+# running and prints how to attach vtysh.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +19,16 @@ while (($#)); do
 	shift
 done
 kar_check_line "$line"
-bash "$kar_top/scripts/build.sh" "$line"
+if [[ -n ${KAR_FRR_CHROOT[$line]:-} && -z ${KAR_IN_LINE_ROOT:-} ]]; then
+	# 10.7's packages run in its chroot, whose namespaces end with the
+	# demo: nothing stays up to attach to.
+	[[ -z ${KAR_DEMO_KEEP:-} ]] || kar_die "--keep needs a line that runs on this machine, not $line (its chroot)"
+	bash "$kar_top/scripts/build.sh" "$line"
+	rc=0
+	kar_in_line_root "$line" "$kar_top/scripts/demo.sh" --line "$line" || rc=$?
+	exit $rc
+fi
+[[ -n ${KAR_IN_LINE_ROOT:-} ]] || bash "$kar_top/scripts/build.sh" "$line"
 kar_topotest_env "$line"
 cd "$kar_tt"
 log=/tmp/kar-demo/demo.log

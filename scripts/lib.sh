@@ -5,12 +5,18 @@
 kar_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # The FRR lines the project carries, newest first: the demo's default.
-KAR_LINES=(10.3 8.4)
+KAR_LINES=(10.7 10.3 8.4)
 
 # Debian source package of each line, the suite it comes from, and the
-# local version of our rebuild (Debian's version plus "+kar1").
-declare -A KAR_FRR_VERSION=([8.4]=8.4.4-1.1~deb12u2 [10.3]=10.3-3+deb13u1)
-declare -A KAR_FRR_SUITE=([8.4]=bookworm [10.3]=trixie)
+# local version of our rebuild (Debian's version plus "+kar1").  10.7.1-3
+# is the newest revision of forky's frr whose source the archive serves
+# here (10.7.1-4 to -6 answer 404; docs/PATCHES.md).
+declare -A KAR_FRR_VERSION=([8.4]=8.4.4-1.1~deb12u2 [10.3]=10.3-3+deb13u1 [10.7]=10.7.1-3)
+declare -A KAR_FRR_SUITE=([8.4]=bookworm [10.3]=trixie [10.7]=forky)
+# Lines built and tested in a chroot of their own Debian (scripts/chroot.sh)
+# rather than on this Debian 12 machine: 10.7's build dependencies
+# (debhelper 14, libyang 6.4, Lua 5.5, Sphinx 9) are not in Debian 12.
+declare -A KAR_FRR_CHROOT=([10.7]=forky)
 KAR_LOCAL_SUFFIX=+kar1
 # FRR 10.x needs libyang >= 2.1.128; Debian 12 has 2.1.30, so the 10.3
 # line carries Debian 13's libyang, rebuilt here as a backport would be.
@@ -103,10 +109,56 @@ kar_topotest_env() {
 	sed -i "s|^#\?frrdir = .*|frrdir = $root/usr/lib/frr|" "$kar_tt/pytest.ini"
 	ln -sfn "$kar_top/topotests" "$kar_tt/kar"
 	libs=$root/usr/lib/$multiarch/frr
-	[[ $line == 8.4 ]] || libs+=:$kar_top/build/libyang/root/usr/lib/$multiarch
+	[[ $line != 10.3 ]] || libs+=:$kar_top/build/libyang/root/usr/lib/$multiarch
 	export LD_LIBRARY_PATH=$libs
 	export PATH=$root/usr/bin:$root/usr/lib/frr:$KAR_BUILD_PATH
 	export KAR_FRR_LINE=$line
 	export KAR_MODULEDIR=$root/usr/lib/$multiarch/frr/modules
 	export KAR_FRR_YANG=$root/usr/share/yang
+}
+
+# kar_in_line_root LINE SCRIPT [ARGS...]: run SCRIPT where LINE's packages
+# run, and apart from other runs: in LINE's chroot (scripts/chroot.sh) for
+# a chroot line, else on this machine; in either case in new mount and PID
+# namespaces, so that FRR's topotest library, which reaps every munet
+# run's processes it sees, sees only this one's, and whatever the run
+# leaves (processes, mounts) ends with it.  SCRIPT sees KAR_IN_LINE_ROOT=1;
+# the tests' KAR_ variables below, and those named in KAR_PASS_ENV, pass
+# into a chroot (which starts from an empty environment).
+kar_in_line_root() {
+	local line=$1 script=$2 v
+	local -a env=(KAR_IN_LINE_ROOT=1)
+	shift 2
+	for v in KAR_REPORTS KAR_TESTS KAR_MODULE_BUILD KAR_DEMO_KEEP KAR_TOPOTEST_WORKERS \
+		KAR_MODEL_STEPS KAR_MODEL_SEED KAR_FAULT_PREFIXES KAR_REPLAY_PREFIXES \
+		KAR_MANY_PEERS_PREFIXES ${KAR_PASS_ENV:-}; do
+		[[ -z ${!v+x} ]] || env+=("$v=${!v}")
+	done
+	if [[ -n ${KAR_FRR_CHROOT[$line]:-} ]]; then
+		bash "$kar_top/scripts/chroot.sh" "${KAR_FRR_CHROOT[$line]}" \
+			/usr/bin/env "${env[@]}" /bin/bash "$script" "$@"
+	else
+		unshare --mount --pid --fork --kill-child --mount-proc -- \
+			/usr/bin/env "${env[@]}" /bin/bash "$script" "$@"
+	fi
+}
+
+# kar_newest_frr LINE: the newest Debian version of frr of LINE's upstream
+# release in LINE's suite, its updates and security archive included (what
+# `KAR_FRR_FOLLOW=1 scripts/build.sh` builds instead of KAR_FRR_VERSION).
+# The lines are distinct upstream releases, so the release picks the suite.
+kar_newest_frr() {
+	local line=$1 v best=""
+	local q='apt-get update -q >/dev/null 2>&1; apt-cache showsrc frr | sed -n "s/^Version: //p"'
+	for v in $(if [[ -n ${KAR_FRR_CHROOT[$line]:-} ]]; then
+		bash "$kar_top/scripts/chroot.sh" "${KAR_FRR_CHROOT[$line]}" /bin/sh -c "$q"
+	else
+		sh -c "$q"
+	fi | grep -E "^${line//./\\.}([.~+-]|$)"); do
+		if [[ -z $best ]] || dpkg --compare-versions "$v" gt "$best"; then
+			best=$v
+		fi
+	done
+	[[ -n $best ]] || kar_die "no frr $line in Debian ${KAR_FRR_SUITE[$line]}'s sources"
+	echo "$best"
 }

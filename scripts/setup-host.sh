@@ -17,7 +17,12 @@ want_rev=8
 # from, so that `apt-get source` works without naming any mirror here.
 host_suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
 src_list=/etc/apt/sources.list.d/frr-keep-all-routes-src.sources
-suites=$(printf '%s\n' "$host_suite" "${KAR_FRR_SUITE[@]}" | sort -u | tr '\n' ' ')
+# (A chroot line's source is fetched in its chroot, scripts/chroot.sh.)
+suites=$host_suite
+for l in "${KAR_LINES[@]}"; do
+	[[ -n ${KAR_FRR_CHROOT[$l]:-} ]] || suites+=$'\n'${KAR_FRR_SUITE[$l]}
+done
+suites=$(sort -u <<<"$suites" | tr '\n' ' ')
 {
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[[ -f $f && $f != "$src_list" ]] || continue

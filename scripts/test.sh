@@ -61,9 +61,11 @@ for line in $lines; do
 done
 
 # The lines' topotests side by side: they mostly wait on timers.  Each
-# line's run has its own run directory, peers' files and log, and FRR 8.4's
-# topotest library (micronet) and 10.3's (munet) reap only their own kind
-# of leftover processes.  Each log is printed whole when its run ends.
+# line's run has its own run directory, peers' files and log, and runs in
+# PID and mount namespaces of its own (scripts/topotests.sh; 10.7's in its
+# forky chroot), so that 10.x's topotest library, which reaps the processes
+# of every other munet run it can see, sees only its own.  Each log is
+# printed whole when its run ends.
 if [[ ${KAR_PARALLEL:-1} != 0 ]]; then
 	side_by_side topotests topotests "$kar_top/scripts/topotests.sh" "$@"
 else

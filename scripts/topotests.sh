@@ -5,6 +5,9 @@
 # unpacked packages of FRR LINE.
 #
 #   KAR_TESTS="kar/test_x.py ..."  picks files (default: kar/ and bgp_bmp/)
+#   KAR_TOPOTEST_WORKERS=N         test files run by N pytest-xdist
+#                                  workers at once (default 2; 1: one
+#                                  after the other)
 #   KAR_MODULE_BUILD=1             loads the module `make` built in
 #                                  build/module-LINE (scripts/build-module.sh)
 #                                  instead of the packaged one
@@ -16,6 +19,14 @@ set -euo pipefail
 
 line=$1
 shift
+# Where the line's packages run (its chroot, for 10.7), in a PID namespace
+# of its own: lines' runs side by side cannot reap each other's routers.
+if [[ -z ${KAR_IN_LINE_ROOT:-} ]]; then
+	kar_check_line "$line"
+	rc=0
+	kar_in_line_root "$line" "$kar_top/scripts/topotests.sh" "$line" "$@" || rc=$?
+	exit $rc
+fi
 kar_topotest_env "$line"
 mod=$kar_top/build/module-$line
 export KAR_TEST_CONSUMER=$mod/tests/consumer/.libs/bgpd_kar_test_consumer.so
@@ -48,7 +59,12 @@ plugins=()
 # INFO, where 8.4's topotest library logs every vtysh command's output (the
 # replay tests' 160,000 routes included): live logging at WARNING instead.
 # Everything is in the run directory's exec.log.
-exec /usr/bin/python3 -m pytest -p no:cacheprovider "${plugins[@]}" -v --log-cli-level=WARNING \
+# Files side by side (pytest-xdist, whole files to a worker: a file's tests
+# share its topology): they mostly wait on timers.  Each file has its own
+# routers, namespaces, run directory and peers' files.
+workers=()
+[[ ${KAR_TOPOTEST_WORKERS:-2} -le 1 ]] || workers=(-n "$KAR_TOPOTEST_WORKERS" --dist loadfile)
+exec /usr/bin/python3 -m pytest -p no:cacheprovider "${plugins[@]}" "${workers[@]}" -v --log-cli-level=WARNING \
 	-o rundir="/tmp/topotests-$line" \
 	${KAR_REPORTS:+--junitxml "$KAR_REPORTS/topotests-$line.xml"} \
 	$tests "$@"
