@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/guest-image.sh SUITE [DEB ...]: the guest tier's image of Debian
-# SUITE (bookworm for FRR 8.4, trixie for FRR 10.3), built from Debian's
-# archive with debootstrap and kept in /var/cache/frr-keep-all-routes/guest/,
+# SUITE (bookworm for FRR 8.4, trixie for FRR 10.3, forky for FRR 10.7),
+# built from Debian's archive with debootstrap and kept in
+# /var/cache/frr-keep-all-routes/guest/,
 # keyed by the hash of its inputs (this script, tests/guest/image/, the
 # suite, busybox-static's version, the names and dependency fields of the
 # DEB files): rebuilt only when they change.  The image holds every
@@ -107,9 +108,12 @@ in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 fail() { tail -30 "$log" >&2; kar_die "$suite image: $*"; }
 
 step "debootstrap $suite from $mirror"
+# Debian 12's debootstrap knows the releases after it by sid's script.
+script=/usr/share/debootstrap/scripts/$suite
+[[ -e $script ]] || script=/usr/share/debootstrap/scripts/sid
 debootstrap --variant=minbase --arch="$arch" \
 	--keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
-	"$suite" "$root" "$mirror" >>"$log" 2>&1 || fail "debootstrap failed"
+	"$suite" "$root" "$mirror" "$script" >>"$log" 2>&1 || fail "debootstrap failed"
 for m in proc sys dev dev/pts; do
 	case $m in
 	proc) mount -t proc proc "$root/proc" ;;
@@ -137,6 +141,11 @@ done
 	fi
 } >"$root/etc/apt/sources.list.d/debian.sources"
 rm -f "$root/etc/apt/sources.list"
+# What the machine's apt does with Release files past their Valid-Until (an
+# archive snapshot; testing's Release files expire within a week), the
+# image's does too.
+apt-config dump | grep -E '^Acquire::Check-(Valid-Until|Date) ' \
+	>"$root/etc/apt/apt.conf.d/99frr-keep-all-routes" || true
 # No daemon starts while the image is built (bird2's and frr's postinst).
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"
@@ -194,12 +203,20 @@ step "kernel"
 kpkg=$(in_root apt-cache depends linux-image-amd64 |
 	awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 [[ -n $kpkg ]] || fail "no kernel package behind linux-image-amd64"
-in_root sh -c "cd /tmp && apt-get download -q $kpkg" >>"$log" 2>&1 ||
-	fail "apt-get download $kpkg failed"
-kdeb=$(ls "$root"/tmp/"$kpkg"_*.deb)
-dpkg-deb --fsys-tarfile "$kdeb" | tar -C "$root" -x --keep-directory-symlink
-rm -f "$kdeb"
 kver=${kpkg#linux-image-}
+# From Linux 7 on (forky), the image package holds neither the kernel nor
+# its modules: linux-binary-VERSION and linux-modules-VERSION do.
+kpkgs=$kpkg
+for p in linux-binary-$kver linux-modules-$kver; do
+	in_root apt-cache show "$p" >/dev/null 2>&1 && kpkgs+=" $p"
+done
+in_root sh -c "cd /tmp && apt-get download -q $kpkgs" >>"$log" 2>&1 ||
+	fail "apt-get download $kpkgs failed"
+for p in $kpkgs; do
+	kdeb=$(ls "$root"/tmp/"$p"_*.deb)
+	dpkg-deb --fsys-tarfile "$kdeb" | tar -C "$root" -x --keep-directory-symlink
+	rm -f "$kdeb"
+done
 moddir=$root/lib/modules/$kver
 [[ -d $moddir ]] || fail "no modules in $moddir"
 # Drivers a virtual router never loads: a smaller image, a quicker mkfs.
@@ -208,7 +225,9 @@ moddir=$root/lib/modules/$kver
 	drivers/input drivers/usb net/wireless net/mac80211 net/bluetooth)
 in_root depmod "$kver" >>"$log" 2>&1 || fail "depmod failed"
 mkdir -p "$work/out"
-cp "$root/boot/vmlinuz-$kver" "$work/out/vmlinuz"
+vmlinuz=$root/boot/vmlinuz-$kver
+[[ -f $vmlinuz ]] || vmlinuz=$moddir/vmlinuz # Linux 7 packages
+cp "$vmlinuz" "$work/out/vmlinuz"
 rm -rf "${root:?}/boot"/*
 
 install -m 755 "$imgdir/kar-guest-init" "$root/usr/local/sbin/kar-guest-init"
@@ -223,8 +242,14 @@ mkdir -p "$ird/bin" "$ird/modules"
 cp /bin/busybox "$ird/bin/busybox"
 install -m 755 "$imgdir/initramfs-init" "$ird/init"
 # ext4 wants crc32c, which modprobe only knows as a soft dependency; the
-# generic one, since the emulated CPU has no SSE 4.2.
-in_root modprobe -S "$kver" -a --show-depends virtio_pci virtio_blk crc32c_generic ext4 \
+# generic one, since the emulated CPU has no SSE 4.2.  A driver a kernel
+# has built in (forky's Linux 7: virtio_pci; crc32c from 6.14 on) is no
+# module and needs no loading.
+mods=()
+for m in virtio_pci virtio_blk crc32c_generic ext4; do
+	in_root modinfo -k "$kver" "$m" >/dev/null 2>&1 && mods+=("$m")
+done
+in_root modprobe -S "$kver" -a --show-depends "${mods[@]}" \
 	>"$work/deps" 2>>"$log" || fail "modprobe --show-depends failed"
 : >"$ird/modules.order"
 while read -r what path _; do

@@ -18,7 +18,7 @@ kar_check_line "$line"
 [[ $(id -u) -eq 0 ]] || kar_die "must run as root"
 suite=${KAR_FRR_SUITE[$line]}
 ldir=$(kar_line_dir "$line")
-ver=${KAR_FRR_VERSION[$line]}$KAR_LOCAL_SUFFIX
+ver=$(cat "$ldir/.kar-version" 2>/dev/null) || kar_die "FRR $line is not built (scripts/build.sh $line)"
 debs=()
 for p in frr frr-keep-all-routes frr-pythontools; do
 	f=("$ldir/${p}_${ver#*:}_"*.deb)

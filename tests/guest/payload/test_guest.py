@@ -83,7 +83,8 @@ def test_module_package_needs_its_exact_frr(before):
 def test_install_with_apt(before):
     """apt-get install ./….deb of the line's frr, frr-keep-all-routes and
     frr-pythontools, offline: every dependency comes from the guest's
-    Debian (10.3: Debian 13's own libyang3, not the project's rebuild)."""
+    Debian (10.3: Debian 13's own libyang3, not the project's rebuild;
+    10.7: forky's libyang5)."""
     t0 = time.monotonic()
     pkgs = [deb(p) for p in ("frr", "frr-keep-all-routes", "frr-pythontools")]
     out = g.apt("install " + " ".join(pkgs))
@@ -92,11 +93,15 @@ def test_install_with_apt(before):
     installed = [l.split() for l in g.packages()]
     for p in ("frr", "frr-keep-all-routes", "frr-pythontools"):
         assert ["ii", p, version] in installed, (installed, out)
-    if LINE != "8.4":
-        libyang = g.sh("dpkg-query -W -f='${Version}' libyang3")
-        assert "kar" not in libyang, "libyang3 {}: not Debian's own".format(libyang)
+    # The line's libyang package and soname, where it is not Debian 12's.
+    libyang_pkg, soname = {"10.3": ("libyang3", "3"), "10.7": ("libyang5", "5")}.get(
+        LINE, (None, None))
+    if libyang_pkg:
+        libyang = g.sh("dpkg-query -W -f='${Version}' " + libyang_pkg)
+        assert "kar" not in libyang, "{} {}: not Debian's own".format(libyang_pkg, libyang)
         ldd = g.sh("ldd /usr/lib/frr/bgpd")
-        assert re.search(r"libyang\.so\.3 => /(usr/)?lib/x86_64-linux-gnu/", ldd), ldd
+        assert re.search(r"libyang\.so\.{} => /(usr/)?lib/x86_64-linux-gnu/".format(soname),
+                         ldd), ldd
     assert os.path.exists("/usr/share/yang/frr-bgp-keep-all-routes.yang")
 
 
