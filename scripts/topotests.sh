@@ -63,7 +63,8 @@ plugins=()
 # share its topology): they mostly wait on timers.  Each file has its own
 # routers, namespaces, run directory and peers' files.
 workers=()
-[[ ${KAR_TOPOTEST_WORKERS:-2} -le 1 ]] || workers=(-n "$KAR_TOPOTEST_WORKERS" --dist loadfile)
+n=${KAR_TOPOTEST_WORKERS:-2}
+((n <= 1)) || workers=(-n "$n" --dist loadfile)
 exec /usr/bin/python3 -m pytest -p no:cacheprovider "${plugins[@]}" "${workers[@]}" -v --log-cli-level=WARNING \
 	-o rundir="/tmp/topotests-$line" \
 	${KAR_REPORTS:+--junitxml "$KAR_REPORTS/topotests-$line.xml"} \

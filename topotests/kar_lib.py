@@ -337,11 +337,18 @@ def router_bgp(inst):
     return "router bgp 100" + vrf_arg(inst)
 
 
+# FRR 10.7's vtysh commits the candidate of a mgmtd-backed node (interface,
+# route-map, ...) when it leaves the node, and reports that commit even when
+# it changed nothing: mgmtd's words, not an answer to the commands typed.
+MGMTD_NOTHING_COMMITTED = "% Configuration applied with notes:\nNo changes found to be committed!\n"
+
+
 def vtysh(router, *cmds):
     """Run commands in one vtysh session; returns its whole output, vtysh's
-    own complaints (e.g. "bgpd is not running") included."""
+    own complaints (e.g. "bgpd is not running") included, mgmtd's report
+    of an empty commit left out."""
     args = " ".join("-c '{}'".format(c) for c in cmds)
-    return router.run("vtysh " + args + " 2>&1")
+    return router.run("vtysh " + args + " 2>&1").replace(MGMTD_NOTHING_COMMITTED, "")
 
 
 def daemon_cmd(router, daemon, *cmds):

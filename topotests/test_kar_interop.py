@@ -132,11 +132,13 @@ def tgen(request):
     e = tgen.gears["e1"]
     d = RUN + "/e1"
     k.write_file(e, d + "/exabgp.conf", exabgp_conf("e1"))
+    # In the background, as gobgpd: ExaBGP 5 (forky) daemonized keeps the
+    # caller's output open, and the topotest library waits for it to close.
     e.run(
-        "env exabgp.daemon.user=root exabgp.daemon.daemonize=true "
-        "exabgp.daemon.pid={0}/exabgp.pid exabgp.log.destination={0}/exabgp.log "
+        "env exabgp.daemon.user=root exabgp.daemon.daemonize=false "
+        "exabgp.log.destination={0}/exabgp.log "
         "exabgp.log.packets=true exabgp.log.message=true exabgp.api.cli=false "
-        "exabgp {0}/exabgp.conf".format(d)
+        "exabgp {0}/exabgp.conf > {0}/exabgp.out 2>&1 < /dev/null & echo $! > {0}/exabgp.pid".format(d)
     )
     # GoBGP's routes come from its CLI once the daemon answers.
     k.wait_for("gobgpd up", lambda: g.run("gobgp global 2>&1").startswith("AS:"), True, 30)
