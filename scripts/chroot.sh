@@ -12,9 +12,9 @@
 # here), and users frr/frrvty.  A line's own build dependencies are added
 # by build-frr.sh from its source package.
 #
-# CMD runs in its own mount and PID namespaces: /proc, /sys, /dev, this
-# checkout and the cache are mounted there at the same paths and vanish
-# with the namespace, so nothing is left mounted on the host, and FRR's
+# CMD runs in its own mount and PID namespaces: /proc, /sys, /dev, a fresh
+# /run, this checkout and the cache are mounted there at the same paths and
+# vanish with the namespace, so nothing is left mounted on the host, and FRR's
 # topotest library, which reaps every other munet run's processes it can
 # see in /proc, sees only this run's.  The network namespace is the
 # host's: topotests make their own.
@@ -32,7 +32,7 @@ host_suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
 pkgs=(devscripts debian-keyring curl quilt fakeroot equivs ccache patchutils
 	iproute2 iputils-ping procps psmisc kmod gdb
 	python3-pytest python3-pytest-xdist python3-scapy python3-exabgp exabgp
-	bird2 gobgpd libcmocka-dev pkg-config autoconf automake libtool)
+	bird2 gobgpd libyang-tools libcmocka-dev pkg-config autoconf automake libtool)
 
 # Bump when the steps that make the chroot change.
 chroot_rev=1
@@ -66,6 +66,9 @@ enter() {
 		mount -t sysfs sysfs "$r/sys"
 		mount --rbind /dev "$r/dev"
 		mount -t tmpfs tmpfs "$r/dev/shm"
+		# /run is a tmpfs on a running Debian, empty at boot.
+		mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs "$r/run"
+		mkdir -m 1777 "$r/run/lock"
 		for d in "$top" "$cache"; do
 			mkdir -p "$r$d"
 			mount --bind "$d" "$r$d"

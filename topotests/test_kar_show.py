@@ -238,7 +238,13 @@ def test_debug_switch(tgen):
     k.vtysh(r1, "configure terminal", "debug bgp keep-all-routes")
     assert "BGP keep-all-routes debugging is on" in r1.vtysh_cmd("show debugging")
     assert "debug bgp keep-all-routes" in r1.vtysh_cmd("show running-config").splitlines()
+    # bgpd's log: the file its configuration names (8.4, 10.3), else the
+    # one the topotest library started it with (10.7: --log file:bgpd.log).
     logfile = re.search(r"^log file (\S+)", r1.vtysh_cmd("show running-config bgpd"), re.M)
+
+    def log():
+        return r1.run("cat " + logfile.group(1)) if logfile else r1.getLog("log", "bgpd")
+
     k.configure(r1, INST, "ipv4", "peer {} keep-all-routes".format(R2))
     # %pBP prints the peer as "address(hostname)".
     want = re.compile(
@@ -247,7 +253,7 @@ def test_debug_switch(tgen):
     )
     k.wait_for(
         "debug line",
-        lambda: bool(want.search(r1.run("cat " + logfile.group(1)))),
+        lambda: bool(want.search(log())),
         True,
         timeout=10,
     )
