@@ -50,7 +50,9 @@ in_build_root() {
 deps=("$ver" "$local_ver" "${profiles[$line]}" "${KAR_SANITIZE:-}"
 	"$kar_top/patches/frr-$line" "$kar_top/bgpd-module" "$kar_top/packaging"
 	"$kar_top/docs/keep-all-routes.rst" "$kar_top/yang/frr-bgp-keep-all-routes.yang"
-	"$0" "$kar_top/scripts/lib.sh" "$kar_top/scripts/overlay-frr.sh")
+	"$0" "$kar_top/scripts/overlay-frr.sh" "path=$KAR_BUILD_PATH")
+# (lib.sh's settings go in by value, above: it also holds the tests'
+# settings, which must not cost a rebuild.)
 # A chroot line: the chroot's name says what is in it.
 [[ -z $suite_root ]] || deps+=("$(bash "$kar_top/scripts/chroot.sh" "$suite_root" --path)")
 if [[ $line == 10.3 ]]; then

@@ -13,7 +13,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 out=$kar_top/build/libyang
-hash=$(kar_hash "$KAR_LIBYANG_VERSION" "$KAR_LIBYANG_LOCAL" "$0" "$kar_top/scripts/lib.sh")
+# What goes into the packages: lib.sh's settings by value (lib.sh also
+# holds the tests' settings, which must not cost a rebuild).
+hash=$(kar_hash "$KAR_LIBYANG_VERSION" "$KAR_LIBYANG_LOCAL" "$0" "path=$KAR_BUILD_PATH")
 cache=$KAR_CACHE/libyang-$hash
 
 if [[ ! -f $cache/.complete ]]; then
