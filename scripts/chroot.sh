@@ -93,9 +93,15 @@ if [[ ! -f $root/.complete ]]; then
 	uri=$(suite_sources | awk 'BEGIN { RS="" } !/-security/ {
 		for (i = 1; i <= NF; i++) if ($i == "URIs:") { print $(i + 1); exit } }')
 	[[ -n $uri ]] || kar_die "no Debian deb entry in /etc/apt/sources.list.d"
-	# This suite's chroots of earlier inputs, and a half-made one.
+	# This suite's chroots of earlier inputs, and a half-made one, unless a
+	# command still runs in one (it holds a shared lock on its .complete).
 	for old in "$base/$suite"-*/; do
-		[[ -d $old ]] && rm -rf --one-file-system "$old"
+		[[ -d $old ]] || continue
+		if [[ -f $old/.complete ]] && ! flock -xn "$old/.complete" true; then
+			kar_log "leaving ${old%/}: in use"
+			continue
+		fi
+		rm -rf --one-file-system "$old"
 	done
 	start=$SECONDS
 	kar_log "making the $suite chroot in $root"
@@ -133,4 +139,8 @@ if [[ ${1:-} == --path ]]; then
 	exit 0
 fi
 (($#)) || set -- /bin/bash
+# A shared lock for as long as the command runs: a newer chroot's making
+# does not delete this one under it.
+exec 8<"$root/.complete"
+flock -s 8
 enter "$@"
