@@ -54,7 +54,8 @@ deps=("$ver" "$local_ver" "${profiles[$line]}" "${KAR_SANITIZE:-}"
 # (lib.sh's settings go in by value, above: it also holds the tests'
 # settings, which must not cost a rebuild.)
 # A chroot line: the chroot's name says what is in it.
-[[ -z $suite_root ]] || deps+=("$(bash "$kar_top/scripts/chroot.sh" "$suite_root" --path)")
+# (A string: kar_hash would read a directory's every file.)
+[[ -z $suite_root ]] || deps+=("chroot=$(bash "$kar_top/scripts/chroot.sh" "$suite_root" --path)")
 if [[ $line == 10.3 ]]; then
 	bash "$kar_top/scripts/build-libyang.sh"
 	deps+=("$(cat "$kar_top/build/libyang/.hash")")

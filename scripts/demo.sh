@@ -31,7 +31,8 @@ fi
 [[ -n ${KAR_IN_LINE_ROOT:-} ]] || bash "$kar_top/scripts/build.sh" "$line"
 kar_topotest_env "$line"
 cd "$kar_tt"
-log=/tmp/kar-demo/demo.log
+# Under the checkout, which a chroot line sees at the same path.
+log=$kar_top/build/demo-$line.log
 mkdir -p "${log%/*}"
 # The narrative goes to the terminal as file descriptor 3; pytest's and the
 # topotest library's logging to the log file.
