@@ -30,20 +30,20 @@ step() { # step NAME COMMAND...: run, time and record one part
 	"$@" || rc=$?
 	record "$name" $rc $((SECONDS - start))
 }
-side_by_side() { # side_by_side NAME LOG SCRIPT [ARGS...]: bash SCRIPT LINE
-	# ARGS... for every line at once, each into $logs/LOG-LINE.log; each log
-	# is printed whole when its run ends, and the run recorded as "NAME, FRR
-	# LINE".
-	local name=$1 log=$2 line rc
+side_by_side() { # side_by_side "LINES" NAME LOG SCRIPT [ARGS...]: bash SCRIPT
+	# LINE ARGS... for every line of LINES at once, each into
+	# $logs/LOG-LINE.log; each log is printed whole when its run ends, and
+	# the run recorded as "NAME, FRR LINE".
+	local part_lines=$1 name=$2 log=$3 line rc
 	local -A pid=() start=()
-	shift 2
-	for line in $lines; do
+	shift 3
+	for line in $part_lines; do
 		echo "== $name, FRR $line ($(date -u +%H:%M:%S)): log $logs/$log-$line.log"
 		start[$line]=$SECONDS
 		bash "$1" "$line" "${@:2}" >"$logs/$log-$line.log" 2>&1 &
 		pid[$line]=$!
 	done
-	for line in $lines; do
+	for line in $part_lines; do
 		rc=0
 		wait "${pid[$line]}" || rc=$?
 		echo "== $name, FRR $line: exit $rc after $((SECONDS - start[$line])) s"
@@ -66,10 +66,21 @@ done
 # forky chroot), so that 10.x's topotest library, which reaps the processes
 # of every other munet run it can see, sees only its own.  Each log is
 # printed whole when its run ends.
+# CI (KAR_CI=1) does not run the topotests of the lines KAR_CI_NO_TOPOTESTS
+# names (scripts/lib.sh says why).
+tt_lines=""
+for line in $lines; do
+	if [[ ${KAR_CI:-0} == 1 && -n ${KAR_CI_NO_TOPOTESTS[$line]:-} ]]; then
+		echo "== topotests, FRR $line: not run in CI: ${KAR_CI_NO_TOPOTESTS[$line]}"
+		summary+=("$(printf '%-40s %s' "topotests, FRR $line" "not run in CI (scripts/lib.sh)")")
+	else
+		tt_lines+=" $line"
+	fi
+done
 if [[ ${KAR_PARALLEL:-1} != 0 ]]; then
-	side_by_side topotests topotests "$kar_top/scripts/topotests.sh" "$@"
+	side_by_side "$tt_lines" topotests topotests "$kar_top/scripts/topotests.sh" "$@"
 else
-	for line in $lines; do
+	for line in $tt_lines; do
 		step "topotests, FRR $line" bash "$kar_top/scripts/topotests.sh" "$line" "$@"
 	done
 fi
@@ -80,7 +91,7 @@ fi
 # tested; this machine's packages are not touched.  The lines' guests run
 # side by side (one emulated CPU each), after the topotests.
 if [[ ${KAR_GUEST_TEST:-1} != 0 ]]; then
-	side_by_side "guest tier" guest "$kar_top/tests/guest/run.sh"
+	side_by_side "$lines" "guest tier" guest "$kar_top/tests/guest/run.sh"
 fi
 
 echo "== summary"

@@ -10,8 +10,6 @@
 #                                  the other; with three lines side by
 #                                  side on 2 cores, 2 workers a line made
 #                                  sessions time out)
-#   KAR_CI=1                       leave out the files KAR_CI_SKIP names
-#                                  for the line (.ci/run sets it)
 #   KAR_MODULE_BUILD=1             loads the module `make` built in
 #                                  build/module-LINE (scripts/build-module.sh)
 #                                  instead of the packaged one
@@ -45,13 +43,6 @@ mkdir -p "$KAR_RUN_BASE"
 cd "$kar_tt"
 tests=${KAR_TESTS:-kar/}
 deselect=()
-# CI leaves out what fails intermittently on this line (scripts/lib.sh).
-if [[ ${KAR_CI:-0} == 1 && -z ${KAR_TESTS:-} ]]; then
-	for f in ${KAR_CI_SKIP[$line]:-}; do
-		deselect+=(--ignore "$f")
-		echo "[topotests.sh] CI leaves out $f on FRR $line (scripts/lib.sh: KAR_CI_SKIP)"
-	done
-fi
 # FRR's BMP topotests, where the line's tree has them (not 8.4.4's).
 # test_bgp_bmp_1 runs anywhere; the others build kernel VRF devices
 # (`ip link add vrf1 type vrf`), which a kernel without them refuses.
