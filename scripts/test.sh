@@ -5,8 +5,9 @@
 # machine of the line's Debian).  Extra arguments go to pytest (e.g. -k
 # spec1, -x); KAR_TESTS="kar/test_x.py ..." picks topotest files,
 # KAR_LINE="10.3" picks lines, KAR_GUEST_TEST=0 skips the guest tier,
-# KAR_PARALLEL=0 runs the lines' topotests one after the other.  Exits non-zero
-# when any test fails.
+# KAR_PARALLEL=0 runs the lines' topotests one after the other, KAR_CI=1
+# (.ci/run) leaves out the topotests of the lines KAR_CI_NO_TOPOTESTS names
+# (scripts/lib.sh).  Exits non-zero when any test fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
