@@ -243,7 +243,7 @@ def test_debug_switch(tgen):
     logfile = re.search(r"^log file (\S+)", r1.vtysh_cmd("show running-config bgpd"), re.M)
 
     def log():
-        return r1.run("cat " + logfile.group(1)) if logfile else r1.getLog("log", "bgpd")
+        return r1.run("cat " + logfile.group(1)) if logfile else r1.net.getLog("log", "bgpd")
 
     k.configure(r1, INST, "ipv4", "peer {} keep-all-routes".format(R2))
     # %pBP prints the peer as "address(hostname)".
