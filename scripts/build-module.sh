@@ -14,9 +14,8 @@ shift
 kar_check_line "$line"
 # A chroot line's tree was configured in its chroot: build there too.
 if [[ -n ${KAR_FRR_CHROOT[$line]:-} && -z ${KAR_IN_LINE_ROOT:-} ]]; then
-	rc=0
-	kar_in_line_root "$line" "$kar_top/scripts/build-module.sh" "$line" "$@" || rc=$?
-	exit $rc
+	kar_in_line_root "$line" "$kar_top/scripts/build-module.sh" "$line" "$@"
+	exit
 fi
 targets=("${@:-check}")
 frr=$(kar_line_dir "$line")/src

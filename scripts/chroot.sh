@@ -25,7 +25,6 @@ suite=${1:?usage: chroot.sh SUITE [CMD ...]}
 shift
 [[ $suite =~ ^[a-z]+$ ]] || kar_die "bad suite '$suite'"
 [[ $(id -u) -eq 0 ]] || kar_die "must run as root"
-host_suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
 
 # What the chroot holds besides debootstrap's buildd variant: the tools
 # build-frr.sh and the tests use, as setup-host.sh installs them on the host.
@@ -40,18 +39,8 @@ hash=$(kar_hash "rev=$chroot_rev" "suite=$suite" "pkgs=${pkgs[*]}")
 base=$KAR_CACHE/chroot
 root=$base/$suite-$hash
 
-# The host's deb entries for SUITE, deb and deb-src.
-suite_sources() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[[ -f $f && $f != */frr-keep-all-routes-src.sources ]] || continue
-		awk -v host="$host_suite" -v s="$suite" 'BEGIN { RS=""; ORS="\n\n" }
-		     /(^|\n)Types:[^\n]*deb([ \t\n]|$)/ && /debian/ {
-			gsub(/Types:[^\n]*/, "Types: deb deb-src")
-			gsub(host, s)
-			print }' "$f"
-	done | awk 'BEGIN { RS=""; ORS="\n\n" } !seen[$0]++'
-}
+# The machine's deb entries for SUITE, deb and deb-src.
+suite_sources() { kar_derived_sources "deb deb-src" "$suite"; }
 
 # enter CMD...: run CMD in the chroot, in new mount and PID namespaces.  The
 # chroot becomes the namespace's root (pivot_root, not chroot), as in a

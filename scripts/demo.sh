@@ -19,16 +19,17 @@ while (($#)); do
 	shift
 done
 kar_check_line "$line"
-if [[ -n ${KAR_FRR_CHROOT[$line]:-} && -z ${KAR_IN_LINE_ROOT:-} ]]; then
+if [[ -z ${KAR_IN_LINE_ROOT:-} ]]; then
 	# 10.7's packages run in its chroot, whose namespaces end with the
 	# demo: nothing stays up to attach to.
-	[[ -z ${KAR_DEMO_KEEP:-} ]] || kar_die "--keep needs a line that runs on this machine, not $line (its chroot)"
+	[[ -z ${KAR_FRR_CHROOT[$line]:-} || -z ${KAR_DEMO_KEEP:-} ]] ||
+		kar_die "--keep needs a line that runs on this machine, not $line (its chroot)"
 	bash "$kar_top/scripts/build.sh" "$line"
-	rc=0
-	kar_in_line_root "$line" "$kar_top/scripts/demo.sh" --line "$line" || rc=$?
-	exit $rc
+	if [[ -n ${KAR_FRR_CHROOT[$line]:-} ]]; then
+		kar_in_line_root "$line" "$kar_top/scripts/demo.sh" --line "$line"
+		exit
+	fi
 fi
-[[ -n ${KAR_IN_LINE_ROOT:-} ]] || bash "$kar_top/scripts/build.sh" "$line"
 kar_topotest_env "$line"
 cd "$kar_tt"
 # Under the checkout, which a chroot line sees at the same path.

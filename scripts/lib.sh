@@ -83,6 +83,38 @@ kar_missing_pkgs() {
 	done
 }
 
+# kar_derived_sources TYPES SUITE...: apt entries (deb822) derived from this
+# machine's own Debian deb entries, in sources.list.d/*.sources or
+# sources.list: the same URIs and components, Types TYPES ("deb-src", "deb
+# deb-src"), this release's name replaced by each SUITE; each entry once.
+# No mirror is named by the project.  The project's own deb-src file
+# (setup-host.sh) is not read.
+kar_derived_sources() {
+	local types=$1 host f s
+	shift
+	host=$(. /etc/os-release && echo "$VERSION_CODENAME")
+	{
+		for f in /etc/apt/sources.list.d/*.sources; do
+			[[ -f $f && $f != */frr-keep-all-routes-src.sources ]] || continue
+			for s in "$@"; do
+				awk -v host="$host" -v s="$s" -v types="$types" 'BEGIN { RS=""; ORS="\n\n" }
+				     /(^|\n)Types:[^\n]*deb([ \t\n]|$)/ && /debian/ {
+					gsub(/Types:[^\n]*/, "Types: " types)
+					gsub(host, s)
+					print }' "$f"
+			done
+		done
+		if [[ -f /etc/apt/sources.list ]]; then
+			for s in "$@"; do
+				awk -v host="$host" -v s="$s" -v types="$types" '$1 == "deb" && /debian/ {
+					uri=$2; suite=$3; gsub(host, s, suite); $1=""; $2=""; $3=""
+					printf "Types: %s\nURIs: %s\nSuites: %s\nComponents:%s\n\n", types, uri, suite, $0 }' \
+					/etc/apt/sources.list
+			done
+		fi
+	} | awk 'BEGIN { RS=""; ORS="\n\n" } !seen[$0]++'
+}
+
 # Hash of files and strings: a build is redone only when it changes.
 kar_hash() {
 	local a
@@ -131,16 +163,14 @@ kar_topotest_env() {
 # namespaces, so that FRR's topotest library, which reaps every munet
 # run's processes it sees, sees only this one's, and whatever the run
 # leaves (processes, mounts) ends with it.  SCRIPT sees KAR_IN_LINE_ROOT=1;
-# the tests' KAR_ variables below, and those named in KAR_PASS_ENV, pass
-# into a chroot (which starts from an empty environment).
+# every exported KAR_ variable (the project's settings) passes into a
+# chroot, which starts from an empty environment.
 kar_in_line_root() {
 	local line=$1 script=$2 v
 	local -a env=(KAR_IN_LINE_ROOT=1)
 	shift 2
-	for v in KAR_REPORTS KAR_TESTS KAR_MODULE_BUILD KAR_DEMO_KEEP KAR_TOPOTEST_WORKERS \
-		KAR_MODEL_STEPS KAR_MODEL_SEED KAR_FAULT_PREFIXES KAR_REPLAY_PREFIXES \
-		KAR_MANY_PEERS_PREFIXES ${KAR_PASS_ENV:-}; do
-		[[ -z ${!v+x} ]] || env+=("$v=${!v}")
+	for v in $(compgen -e KAR_); do
+		env+=("$v=${!v}")
 	done
 	if [[ -n ${KAR_FRR_CHROOT[$line]:-} ]]; then
 		bash "$kar_top/scripts/chroot.sh" "${KAR_FRR_CHROOT[$line]}" \

@@ -23,26 +23,8 @@ for l in "${KAR_LINES[@]}"; do
 	[[ -n ${KAR_FRR_CHROOT[$l]:-} ]] || suites+=$'\n'${KAR_FRR_SUITE[$l]}
 done
 suites=$(sort -u <<<"$suites" | tr '\n' ' ')
-{
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[[ -f $f && $f != "$src_list" ]] || continue
-		for s in $suites; do
-			awk -v host="$host_suite" -v s="$s" 'BEGIN { RS=""; ORS="\n\n" }
-			     /(^|\n)Types:[^\n]*deb([ \t\n]|$)/ && /debian/ {
-				gsub(/Types:[^\n]*/, "Types: deb-src")
-				gsub(host, s)
-				print }' "$f"
-		done
-	done
-	if [[ -f /etc/apt/sources.list ]]; then
-		for s in $suites; do
-			awk -v host="$host_suite" -v s="$s" '$1 == "deb" && /debian/ {
-				uri=$2; suite=$3; gsub(host, s, suite); $1=""; $2=""; $3=""
-				printf "Types: deb-src\nURIs: %s\nSuites: %s\nComponents:%s\n\n", uri, suite, $0 }' \
-				/etc/apt/sources.list
-		done
-	fi
-} | awk 'BEGIN { RS=""; ORS="\n\n" } !seen[$0]++' >"$src_list.new"
+# shellcheck disable=SC2086
+kar_derived_sources deb-src $suites >"$src_list.new"
 mv "$src_list.new" "$src_list"
 # An earlier revision of this script wrote the host's entries alone.
 rm -f /etc/apt/sources.list.d/frr-kar-deb-src.sources

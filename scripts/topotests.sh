@@ -25,9 +25,8 @@ shift
 # of its own: lines' runs side by side cannot reap each other's routers.
 if [[ -z ${KAR_IN_LINE_ROOT:-} ]]; then
 	kar_check_line "$line"
-	rc=0
-	kar_in_line_root "$line" "$kar_top/scripts/topotests.sh" "$line" "$@" || rc=$?
-	exit $rc
+	kar_in_line_root "$line" "$kar_top/scripts/topotests.sh" "$line" "$@"
+	exit
 fi
 kar_topotest_env "$line"
 mod=$kar_top/build/module-$line
