@@ -132,8 +132,15 @@ if [[ ! -f $cache/.complete ]]; then
 		# the packages' dependency on libyang3.
 		ly=$kar_top/build/libyang/root
 		ma=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-		env+=(PKG_CONFIG_PATH="$ly/usr/lib/$ma/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$ly"
-			DEB_CPPFLAGS_PREPEND="-I$ly/usr/include" DEB_LDFLAGS_PREPEND="-L$ly/usr/lib/$ma"
+		# pkg-config finds it through a wrapper on PATH: configure records
+		# PKG_CONFIG_PATH, when set, in the arguments `bgpd --version`
+		# prints, and the packages must not carry this machine's paths.
+		mkdir -p "$ldir/tools"
+		printf '#!/bin/sh\nPKG_CONFIG_PATH=%q PKG_CONFIG_SYSROOT_DIR=%q exec /usr/bin/pkg-config "$@"\n' \
+			"$ly/usr/lib/$ma/pkgconfig" "$ly" >"$ldir/tools/pkg-config"
+		chmod +x "$ldir/tools/pkg-config"
+		env+=(PATH="$ldir/tools:$KAR_BUILD_PATH")
+		env+=(DEB_CPPFLAGS_PREPEND="-I$ly/usr/include" DEB_LDFLAGS_PREPEND="-L$ly/usr/lib/$ma"
 			LD_LIBRARY_PATH="$ly/usr/lib/$ma")
 		dpkg-deb --ctrl-tarfile "$kar_top"/build/libyang/libyang3_*.deb |
 			tar -xO ./shlibs >"$ldir/src/debian/shlibs.local"

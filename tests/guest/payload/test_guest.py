@@ -103,6 +103,11 @@ def test_install_with_apt(before):
         assert re.search(r"libyang\.so\.{} => /(usr/)?lib/x86_64-linux-gnu/".format(soname),
                          ldd), ldd
     assert os.path.exists("/usr/share/yang/frr-bgp-keep-all-routes.yang")
+    # No path of the machine that built the packages: `bgpd --version`
+    # prints configure's arguments, whose paths are the system's own.
+    version_out = g.sh("/usr/lib/frr/bgpd --version")
+    paths = re.findall(r"=(/[^'\s]*)", version_out)
+    assert paths and all(re.match(r"/(usr|etc|var|run)(/|$)", p) for p in paths), version_out
 
 
 # --- 2. the seed's PE ------------------------------------------------------------------
