@@ -67,8 +67,14 @@ enter() {
 		pivot_root . .kar-oldroot
 		cd /
 		umount -l /.kar-oldroot
-		exec /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
-			PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"
+		# Not exec: this shell stays the init of the namespace and reaps the
+		# processes orphaned in it (daemons that fork into the background),
+		# which would otherwise stay zombies that look alive to whoever
+		# waits for them to exit.
+		rc=0
+		/usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+			PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@" || rc=$?
+		exit "$rc"
 		' enter "$root" "$kar_top" "$KAR_CACHE" "$@"
 }
 
