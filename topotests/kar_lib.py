@@ -187,11 +187,12 @@ def quick_peers(tgen):
 def add_ipv6_peer_sessions(tgen):
     """The peers' side of IPv6 sessions (ipv6 unicast only) to r1 in both
     instances: r2 with route-refresh, r3 without any capability, sending
-    fd00:3:1::1-6.  r1's side is up to the test."""
+    fd00:3:1::1-6; passive, as in their files.  r1's side is up to the
+    test."""
     r2, r3 = tgen.gears["r2"], tgen.gears["r3"]
     vtysh(r3, "configure terminal", "interface r3-eth0", "ipv6 address fd00:1::3/64",
           "exit", "interface r3-eth1", "ipv6 address fd00:2::3/64")
-    for router, extra in ((r2, []), (r3, ["dont-capability-negotiate"])):
+    for router, extra in ((r2, ["passive"]), (r3, ["passive", "dont-capability-negotiate"])):
         lines = []
         for r1_addr in R1_ADDR6.values():
             lines += session_lines(r1_addr, *extra)

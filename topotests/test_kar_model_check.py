@@ -53,20 +53,6 @@ FAM = m.V4
 ADDR = FAM.addr
 
 
-@pytest.fixture(scope="module", autouse=True)
-def peers_answer_only(tgen):
-    """r2 and r3 only answer r1's connections (the model counts every
-    reset).  After a flap both sides connect every second; FRR 8.4, as it
-    resolves such a collision, at times dropped the session that had just
-    come up ("BGP OPEN receipt failed", one reset more than the flap): twice
-    in three runs of 200 steps on a loaded machine.  Setting it resets the
-    sessions once, before the run counts anything."""
-    for name in PEERS:
-        k.vtysh(tgen.gears[name], "configure terminal", "router bgp 100",
-                "neighbor {} passive".format(k.R1_ADDR[m.INST]))
-    yield
-
-
 def policy_processed(r1):
     """Whether bgpd has applied the last edit of route-map IMPORT's policy.
     bgpd applies a policy edit when its route-map delay-timer fires (1 s in
