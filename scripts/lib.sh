@@ -176,7 +176,11 @@ kar_in_line_root() {
 		bash "$kar_top/scripts/chroot.sh" "${KAR_FRR_CHROOT[$line]}" \
 			/usr/bin/env "${env[@]}" /bin/bash "$script" "$@"
 	else
+		# The namespace's init is a shell that runs the script as its
+		# child and reaps what is orphaned to it (FRR's daemons fork into
+		# the background), as chroot.sh's does.
 		unshare --mount --pid --fork --kill-child --mount-proc -- \
+			/bin/bash -c 'rc=0; "$@" || rc=$?; exit "$rc"' kar-init \
 			/usr/bin/env "${env[@]}" /bin/bash "$script" "$@"
 	fi
 }

@@ -299,8 +299,8 @@ def daemon_pids(router):
 
 
 def alive(router, pid):
-    """Whether a process runs; a zombie is dead (this machine's init reaps
-    orphans late)."""
+    """Whether a process runs; a zombie is dead (it only waits for the
+    namespace's init to reap it)."""
     state = router.run("grep -s '^State:' /proc/{}/status".format(pid)).strip()
     return state != "" and "(zombie)" not in state
 
