@@ -19,11 +19,11 @@ declare -A KAR_FRR_SUITE=([8.4]=bookworm [10.3]=trixie [10.7]=forky)
 declare -A KAR_FRR_CHROOT=([10.7]=forky)
 # Lines whose topotests CI (.ci/run, KAR_CI=1) does not run, and why; their
 # build, unit tests and guest tier it runs.  `scripts/test.sh` without
-# KAR_CI runs everything.  10.7's fail intermittently in four files, for
-# reasons not pinned down yet (docs/HISTORY.md, 2026-12-05): r3 comes up
-# twice after a shutdown or a restart of r1's bgpd (test_kar_enable.py,
-# test_kar_roundtrip.py), mgmtd's or bgpd's allocations are reported left
-# at exit (test_kar_bad_input.py, test_kar_model_check.py).
+# KAR_CI runs everything.  10.7's still fail intermittently, for reasons
+# not pinned down yet (docs/HISTORY.md, 2026-12-05): at times a router's
+# mgmtd and zebra cannot write /run/frr ("Permission denied") when a
+# topology starts, and test_kar_show.py once found r2's IPv6 routes not
+# stored and a daemon gone.
 declare -A KAR_CI_NO_TOPOTESTS=([10.7]="intermittent failures under investigation (issue 23)")
 KAR_LOCAL_SUFFIX=+kar1
 # FRR 10.x needs libyang >= 2.1.128; Debian 12 has 2.1.30, so the 10.3
