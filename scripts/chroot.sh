@@ -78,6 +78,11 @@ enter() {
 		' enter "$root" "$kar_top" "$KAR_CACHE" "$@"
 }
 
+# --path: the directory alone on standard output (build-frr.sh hashes it),
+# the making's messages on standard error.
+if [[ ${1:-} == --path ]]; then
+	exec 3>&1 >&2
+fi
 if [[ ! -f $root/.complete ]]; then
 	mkdir -p "$base"
 	exec 9>"$base/.lock-$suite"
@@ -130,7 +135,7 @@ fi
 exec 9>&-
 
 if [[ ${1:-} == --path ]]; then
-	echo "$root"
+	echo "$root" >&3
 	exit 0
 fi
 (($#)) || set -- /bin/bash
