@@ -22,8 +22,8 @@ declare -A KAR_FRR_CHROOT=([10.7]=forky)
 # KAR_CI runs everything.  10.7's still fail intermittently, for reasons
 # not pinned down yet (docs/HISTORY.md, 2026-12-05): at times a router's
 # mgmtd and zebra cannot write /run/frr ("Permission denied") when a
-# topology starts, and test_kar_show.py once found r2's IPv6 routes not
-# stored and a daemon gone.
+# topology starts, and test_kar_show.py once found a daemon of its
+# topology gone.
 declare -A KAR_CI_NO_TOPOTESTS=([10.7]="intermittent failures under investigation (issue 23)")
 KAR_LOCAL_SUFFIX=+kar1
 # FRR 10.x needs libyang >= 2.1.128; Debian 12 has 2.1.30, so the 10.3
