@@ -17,14 +17,6 @@ declare -A KAR_FRR_SUITE=([8.4]=bookworm [10.3]=trixie [10.7]=forky)
 # rather than on this Debian 12 machine: 10.7's build dependencies
 # (debhelper 14, libyang 6.4, Lua 5.5, Sphinx 9) are not in Debian 12.
 declare -A KAR_FRR_CHROOT=([10.7]=forky)
-# Lines whose topotests CI (.ci/run, KAR_CI=1) does not run, and why; their
-# build, unit tests and guest tier it runs.  `scripts/test.sh` without
-# KAR_CI runs everything.  10.7's still fail intermittently, for reasons
-# not pinned down yet (docs/HISTORY.md, 2026-12-05): at times a router's
-# mgmtd and zebra cannot write /run/frr ("Permission denied") when a
-# topology starts, and test_kar_show.py once found a daemon of its
-# topology gone.
-declare -A KAR_CI_NO_TOPOTESTS=([10.7]="intermittent failures under investigation (issue 23)")
 KAR_LOCAL_SUFFIX=+kar1
 # FRR 10.x needs libyang >= 2.1.128; Debian 12 has 2.1.30, so the 10.3
 # line carries Debian 13's libyang, rebuilt here as a backport would be.

@@ -5,9 +5,8 @@
 # machine of the line's Debian).  Extra arguments go to pytest (e.g. -k
 # spec1, -x); KAR_TESTS="kar/test_x.py ..." picks topotest files,
 # KAR_LINE="10.3" picks lines, KAR_GUEST_TEST=0 skips the guest tier,
-# KAR_PARALLEL=0 runs the lines' topotests one after the other, KAR_CI=1
-# (.ci/run) leaves out the topotests of the lines KAR_CI_NO_TOPOTESTS names
-# (scripts/lib.sh).  Exits non-zero when any test fails.
+# KAR_PARALLEL=0 runs the lines' topotests one after the other.  Exits
+# non-zero when any test fails.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -67,21 +66,10 @@ done
 # forky chroot), so that 10.x's topotest library, which reaps the processes
 # of every other munet run it can see, sees only its own.  Each log is
 # printed whole when its run ends.
-# CI (KAR_CI=1) does not run the topotests of the lines KAR_CI_NO_TOPOTESTS
-# names (scripts/lib.sh says why).
-tt_lines=""
-for line in $lines; do
-	if [[ ${KAR_CI:-0} == 1 && -n ${KAR_CI_NO_TOPOTESTS[$line]:-} ]]; then
-		echo "== topotests, FRR $line: not run in CI: ${KAR_CI_NO_TOPOTESTS[$line]}"
-		summary+=("$(printf '%-40s %s' "topotests, FRR $line" "not run in CI (scripts/lib.sh)")")
-	else
-		tt_lines+=" $line"
-	fi
-done
 if [[ ${KAR_PARALLEL:-1} != 0 ]]; then
-	side_by_side "$tt_lines" topotests topotests "$kar_top/scripts/topotests.sh" "$@"
+	side_by_side "$lines" topotests topotests "$kar_top/scripts/topotests.sh" "$@"
 else
-	for line in $tt_lines; do
+	for line in $lines; do
 		step "topotests, FRR $line" bash "$kar_top/scripts/topotests.sh" "$line" "$@"
 	done
 fi
