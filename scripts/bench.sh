@@ -11,8 +11,10 @@
 # each run; after the runs, callgrind counts what learning costs bgpd.
 # Results (markdown, JSON, PNG) go to bench-results/ (git-ignored).  Every
 # namespace and process it starts is named kb* and removed at the end, also
-# on error.  It starts daemons: on a shared machine run it under the same
-# lock as the topotests (flock /tmp/kar-topotest.lock scripts/bench.sh).
+# on error; it runs in mount and PID namespaces of its own, with a tmpfs on
+# the directories its daemons and `ip netns` would write on the machine
+# (kar_in_host_ns, scripts/lib.sh).  Other load skews its figures: run it
+# alone.
 #
 #   KAR_BENCH_RUNS=5         runs (the report's medians and ranges)
 #   KAR_BENCH_SHOW_PEERS=8   retained peers for the `show ... keep-all-routes`
@@ -87,6 +89,6 @@ if [[ -n ${KAR_BENCH_PEERS:-} ]]; then
 	what=(--only peers --peers "$KAR_BENCH_PEERS")
 fi
 start=$(date +%s)
-"$py" "$kar_top/bench/bench_kar.py" "${frr[@]}" --runs "${KAR_BENCH_RUNS:-5}" \
+kar_in_host_ns "$py" "$kar_top/bench/bench_kar.py" "${frr[@]}" --runs "${KAR_BENCH_RUNS:-5}" \
 	"${what[@]}" --out "$kar_top/bench-results" "$@"
 kar_log "benchmark finished in $(($(date +%s) - start)) s; results in $kar_top/bench-results/"

@@ -153,8 +153,9 @@ kar_topotest_env() {
 # topotest makes a router's private directories with `mkdir -p` before it
 # mounts a tmpfs on them in the router's mount namespace, and 8.4's and
 # 10.3's daemons leave a directory in /var/tmp/frr at exit (upstream
-# removes it since 10.5, 79d5b4fa71), as every daemon a test kills does.
-# A host line's run mounts a tmpfs on each of these in its own namespace,
+# removes it since 10.5, 79d5b4fa71), as every daemon a test kills does;
+# `ip netns add` (the benchmark's) makes /run/netns and mounts on it.
+# A host line's run (and the benchmark's) mounts a tmpfs on each of these in its own namespace,
 # making those that are missing first, and the last run out removes what
 # the runs made (build/host-dirs.made, under build/host-dirs.lock).
 KAR_HOST_DIRS=(/etc/frr /var/lib/frr /run/frr /run/netns /var/tmp/frr /tmp/gearlogdir)
@@ -182,16 +183,33 @@ kar_host_dirs_give() {
 	exec {kar_host_lock}>&-
 }
 
+# kar_in_host_ns CMD [ARGS...]: run CMD on this machine in new mount and
+# PID namespaces, with a tmpfs on each of KAR_HOST_DIRS: whatever it leaves
+# (processes, mounts, files there) ends with it.  The namespace's init is a
+# shell that mounts them, runs CMD as its child and reaps what is orphaned
+# to it (FRR's daemons fork into the background), as chroot.sh's does.
+kar_in_host_ns() {
+	local rc=0
+	kar_host_dirs_take
+	unshare --mount --pid --fork --kill-child --mount-proc -- \
+		/bin/bash -c 'while [[ $1 != -- ]]; do
+			mount -t tmpfs tmpfs "$1" || exit; shift
+		done; shift; rc=0; "$@" || rc=$?; exit "$rc"' kar-init \
+		"${KAR_HOST_DIRS[@]}" -- "$@" || rc=$?
+	kar_host_dirs_give
+	return "$rc"
+}
+
 # kar_in_line_root LINE SCRIPT [ARGS...]: run SCRIPT where LINE's packages
 # run, and apart from other runs: in LINE's chroot (scripts/chroot.sh) for
-# a chroot line, else on this machine; in either case in new mount and PID
-# namespaces, so that FRR's topotest library, which reaps every munet
-# run's processes it sees, sees only this one's, and whatever the run
-# leaves (processes, mounts, files in KAR_HOST_DIRS) ends with it.  SCRIPT
-# sees KAR_IN_LINE_ROOT=1; every exported KAR_ variable (the project's
-# settings) passes into a chroot, which starts from an empty environment.
+# a chroot line, else on this machine (kar_in_host_ns); in either case in
+# new mount and PID namespaces, so that FRR's topotest library, which reaps
+# every munet run's processes it sees, sees only this one's, and whatever
+# the run leaves (processes, mounts) ends with it.  SCRIPT sees
+# KAR_IN_LINE_ROOT=1; every exported KAR_ variable (the project's settings)
+# passes into a chroot, which starts from an empty environment.
 kar_in_line_root() {
-	local line=$1 script=$2 v rc=0
+	local line=$1 script=$2 v
 	local -a env=(KAR_IN_LINE_ROOT=1)
 	shift 2
 	for v in $(compgen -e KAR_); do
@@ -201,19 +219,7 @@ kar_in_line_root() {
 		bash "$kar_top/scripts/chroot.sh" "${KAR_FRR_CHROOT[$line]}" \
 			/usr/bin/env "${env[@]}" /bin/bash "$script" "$@"
 	else
-		# The namespace's init is a shell that mounts the tmpfs on
-		# KAR_HOST_DIRS, runs the script as its child and reaps what is
-		# orphaned to it (FRR's daemons fork into the background), as
-		# chroot.sh's does.
-		kar_host_dirs_take
-		unshare --mount --pid --fork --kill-child --mount-proc -- \
-			/bin/bash -c 'while [[ $1 != -- ]]; do
-				mount -t tmpfs tmpfs "$1" || exit; shift
-			done; shift; rc=0; "$@" || rc=$?; exit "$rc"' kar-init \
-			"${KAR_HOST_DIRS[@]}" -- \
-			/usr/bin/env "${env[@]}" /bin/bash "$script" "$@" || rc=$?
-		kar_host_dirs_give
-		return "$rc"
+		kar_in_host_ns /usr/bin/env "${env[@]}" /bin/bash "$script" "$@"
 	fi
 }
 
