@@ -155,9 +155,10 @@ kar_topotest_env() {
 # 10.3's daemons leave a directory in /var/tmp/frr at exit (upstream
 # removes it since 10.5, 79d5b4fa71), as every daemon a test kills does;
 # `ip netns add` (the benchmark's) makes /run/netns and mounts on it.
-# A host line's run (and the benchmark's) mounts a tmpfs on each of these in its own namespace,
-# making those that are missing first, and the last run out removes what
-# the runs made (build/host-dirs.made, under build/host-dirs.lock).
+# A host line's run (and the benchmark's) mounts a tmpfs on each of these
+# in its own namespace, making those that are missing first, and the last
+# run out removes what the runs made (build/host-dirs.made, under
+# build/host-dirs.lock).
 KAR_HOST_DIRS=(/etc/frr /var/lib/frr /run/frr /run/netns /var/tmp/frr /tmp/gearlogdir)
 kar_host_dirs_take() {
 	local d
