@@ -170,11 +170,15 @@ def test_group_and_instance_lines(tgen):
     data = same_facts(tgen)
     assert data[INST]["peerGroups"] == {"GX": {"ipv4Unicast": True}}
     k.configure(r1, INST, None, "keep-all-routes")
+    for peer in ("r2", "r3"):
+        k.wait_established(tgen, INST, peer)
     # r2 refreshes each AF on its own: wait for both.
     for peer, af in (("r2", "ipv4"), ("r2", "ipv6"), ("r3", "ipv4")):
-        k.wait_established(tgen, INST, peer)
-        k.wait_for("{} {} stored".format(peer, af), lambda: k.adj_in(tgen, INST, peer, af),
-                   k.SENT[peer][af])
+        k.wait_for(
+            "{} {} stored".format(peer, af),
+            lambda: k.adj_in(tgen, INST, peer, af),
+            k.SENT[peer][af],
+        )
     data = same_facts(tgen)
     assert data[INST]["instanceKeepAllRoutes"] is True
     f = peer_af(data, R2, "ipv6Unicast")
