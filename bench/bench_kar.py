@@ -232,7 +232,8 @@ def host_info():
             "bird": (bird.stdout + bird.stderr).strip()}
 
 
-FRR_SPEC = "--frr LABEL=ROOT[,LIBDIR...][,cputime=off][,hugepages=on]"
+FRR_SPEC = ("--frr LABEL=ROOT[,LIBDIR...][,cputime=off][,hugepages=on]"
+            "[,sysroot=DIR]")
 OPTIONS = ("cputime=off", "hugepages=on")
 
 
@@ -242,11 +243,16 @@ def parse_frr(spec):
         raise argparse.ArgumentTypeError(FRR_SPEC)
     root, *libdirs = rest.split(",")
     opts = [d for d in libdirs if "=" in d]
-    if any(o not in OPTIONS for o in opts) or len(set(opts)) != len(opts):
+    sysroots = [o.partition("=")[2] for o in opts
+                if o.startswith("sysroot=")]
+    opts = [o for o in opts if not o.startswith("sysroot=")]
+    if (any(o not in OPTIONS for o in opts) or len(set(opts)) != len(opts)
+            or len(sysroots) > 1 or "" in sysroots):
         raise argparse.ArgumentTypeError(FRR_SPEC)
-    libdirs = [d for d in libdirs if d not in opts]
+    libdirs = [d for d in libdirs if "=" not in d]
     return Frr(label, root, libdirs, cputime_stats="cputime=off" not in opts,
-               hugepages="hugepages=on" in opts)
+               hugepages="hugepages=on" in opts,
+               sysroot=sysroots[0] if sysroots else None)
 
 
 def main():
@@ -255,7 +261,9 @@ def main():
     ap.add_argument("--frr", action="append", type=parse_frr, default=[],
                     help="a build to measure; cputime=off starts its bgpd "
                     "with `no service cputime-stats`; hugepages=on starts "
-                    "its daemons with glibc.malloc.hugetlb=1")
+                    "its daemons with glibc.malloc.hugetlb=1; sysroot=DIR "
+                    "runs its daemons with the loader and libraries of "
+                    "the Debian unpacked in DIR")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--reruns", type=int, default=3,
                     help="extra runs at most, to replace flagged ones")

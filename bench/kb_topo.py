@@ -83,7 +83,7 @@ class Frr:
     """One FRR build, unpacked from its packages (dpkg -x) into root."""
 
     def __init__(self, label, root, libdirs=(), cputime_stats=True,
-                 hugepages=False):
+                 hugepages=False, sysroot=None):
         self.label = label
         # FRR 10 reads the thread CPU clock (a system call) around every
         # task and route-map application when this is on, its default.
@@ -93,8 +93,32 @@ class Frr:
         self.moduledir = os.path.join(self.root, "usr/lib", MULTIARCH,
                                       "frr/modules")
         libs = [os.path.join(self.root, "usr/lib", MULTIARCH, "frr")]
-        self.env = dict(os.environ,
-                        LD_LIBRARY_PATH=":".join(libs + list(libdirs)))
+        libs += list(libdirs)
+        # A build for another Debian (FRR 10.7: forky) runs under that
+        # Debian's dynamic loader and libraries, unpacked in sysroot (the
+        # line's chroot), so that it is measured in the same run, against
+        # the same BIRD, as the lines of this machine.  The loader searches
+        # only the paths given (--inhibit-cache: not this machine's
+        # ld.so.cache); libyang reads its own YANG modules from a path it
+        # was built with, so the daemon runs in a mount namespace of its
+        # own where that Debian's /usr/share/yang is mounted on this one's.
+        self.sysroot = sysroot and os.path.abspath(sysroot)
+        self.prefix = self.loader = []
+        if self.sysroot:
+            sys_lib = os.path.join(self.sysroot, "usr/lib", MULTIARCH)
+            ld = os.path.join(sys_lib, "ld-linux-x86-64.so.2")
+            if not os.access(ld, os.X_OK):
+                raise SystemExit("bench: no dynamic loader %s" % ld)
+            self.prefix = ["unshare", "--mount", "--propagation", "private",
+                           "--", "/bin/sh", "-c",
+                           'mount --bind "$1" "$2" && shift 2 && exec "$@"',
+                           "sh", os.path.join(self.sysroot, "usr/share/yang"),
+                           "/usr/share/yang"]
+            self.loader = [ld, "--inhibit-cache", "--library-path",
+                           ":".join(libs + [sys_lib])]
+            self.env = dict(os.environ)
+        else:
+            self.env = dict(os.environ, LD_LIBRARY_PATH=":".join(libs))
         # glibc then asks for transparent huge pages for its heap
         # (madvise), which a kernel in `madvise` mode gives only on request:
         # it tells how much of bgpd's cost at 1M is TLB misses.
@@ -105,9 +129,16 @@ class Frr:
             if not os.access(os.path.join(self.sbin, daemon), os.X_OK):
                 raise SystemExit("bench: no %s in %s" % (daemon, self.sbin))
 
+    def cmd(self, daemon, wrapper=()):
+        """The command that starts daemon of this build (under wrapper,
+        e.g. valgrind)."""
+        return (self.prefix + list(wrapper) + self.loader +
+                [os.path.join(self.sbin, daemon)])
+
     def describe(self):
         bgpd = os.path.join(self.sbin, "bgpd")
         return {"label": self.label, "root": self.root,
+                "sysroot": self.sysroot,
                 "cputime_stats": self.cputime_stats,
                 "hugepages": self.hugepages,
                 "bgpd_mtime": time.strftime(
@@ -176,8 +207,8 @@ class Topology:
         with open(conf, "w") as f:
             f.write("hostname kbr1\n")
         shutil.chown(conf, "frr", "frr")
-        start_daemon(["ip", "netns", "exec", NS_R1, frr.sbin + "/zebra",
-                      "-d", "--vrfwnetns", "-u", "frr", "-g", "frr", "-P",
+        start_daemon(["ip", "netns", "exec", NS_R1] + frr.cmd("zebra") +
+                     ["-d", "--vrfwnetns", "-u", "frr", "-g", "frr", "-P",
                       "0", "-f", conf, "-i", FRR_RUN + "/zebra.pid", "-z",
                       ZSERV, "--vty_socket", FRR_RUN,
                       "--log", "file:" + FRR_RUN + "/zebra.log"],
@@ -233,8 +264,9 @@ class Topology:
         # under a wrapper bgpd stays in the foreground: a daemonizing
         # parent would end under valgrind too, and fail to write its file
         wrapped = bool(self.bgpd_wrapper)
-        start_daemon(["ip", "netns", "exec", NS_R1] + self.bgpd_wrapper +
-                     [frr.sbin + "/bgpd"] + ([] if wrapped else ["-d"]) +
+        start_daemon(["ip", "netns", "exec", NS_R1] +
+                     frr.cmd("bgpd", self.bgpd_wrapper) +
+                     ([] if wrapped else ["-d"]) +
                      ["-n", "-u", "frr", "-g", "frr", "-P", "0",
                       "-M", "keep_all_routes", "--moduledir", frr.moduledir,
                       "-f", conf, "-i", FRR_RUN + "/bgpd.pid", "-z", ZSERV,

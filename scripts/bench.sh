@@ -44,12 +44,6 @@ set -euo pipefail
 lines=()
 for line in ${KAR_LINE:-${KAR_LINES[*]}}; do
 	kar_check_line "$line"
-	# The benchmark runs bgpd beside BIRD on this machine; a chroot line's
-	# packages need its Debian (scripts/chroot.sh).
-	if [[ -n ${KAR_FRR_CHROOT[$line]:-} ]]; then
-		kar_log "FRR $line runs in its ${KAR_FRR_CHROOT[$line]} chroot: not benchmarked"
-		continue
-	fi
 	lines+=("$line")
 done
 ((${#lines[@]})) || kar_die "no FRR line to benchmark"
@@ -66,6 +60,11 @@ frr=()
 for line in "${lines[@]}"; do
 	spec="$line=$(kar_line_root "$line")"
 	[[ $line != 10.3 ]] || spec+=",$kar_top/build/libyang/root/usr/lib/$multiarch"
+	# A line built for another Debian (10.7: forky) runs here with the
+	# loader and libraries of its chroot, in the same run as the others.
+	if [[ -n ${KAR_FRR_CHROOT[$line]:-} ]]; then
+		spec+=",sysroot=$(bash "$kar_top/scripts/chroot.sh" "${KAR_FRR_CHROOT[$line]}" --path)"
+	fi
 	frr+=(--frr "FRR $spec")
 	if [[ ${KAR_BENCH_CPUTIME_OFF:-0} == 1 ]]; then
 		frr+=(--frr "FRR ${spec/=/ cputime off=},cputime=off")
