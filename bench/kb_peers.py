@@ -61,6 +61,29 @@ class VtyClock(threading.Thread):
         return self.ms
 
 
+def event_cpu(vty, clear=False):
+    """The event loop's tasks that ran longest since the last clear, from
+    `show event cpu` (`show thread cpu` before FRR 9): each task's name,
+    runs, average and longest CPU in µs; or, with clear, reset them."""
+    for word in ("event", "thread"):
+        try:
+            text = vty.cmd("%s %s cpu" % ("clear" if clear else "show", word))
+            break
+        except RuntimeError:
+            continue
+    else:
+        return None
+    tasks = []
+    for line in text.splitlines():
+        f = line.split()
+        # Active Runtime(ms) Invoked Avg-uSec Max-uSecs ... Type Event
+        if (len(f) > 7 and f[0].isdigit() and f[2].isdigit()
+                and f[-1] != "TOTAL"):
+            tasks.append({"task": f[-1], "invoked": int(f[2]),
+                          "avg_us": int(f[3]), "max_us": int(f[4])})
+    return sorted(tasks, key=lambda t: -t["max_us"])[:5]
+
+
 def quantile(values, q):
     v = sorted(values)
     if not v:
@@ -130,6 +153,7 @@ class PeersRound(Round):
 
             def action():
                 self.set_policy(True)
+        event_cpu(self.topo.vty, clear=True)
         clock = VtyClock()
         clock.start()
         try:
@@ -137,6 +161,8 @@ class PeersRound(Round):
                             "%s, %d peers" % (how, self.peers))
         finally:
             ms = clock.stop()
+        # which tasks the vty's questions waited for
+        r["longest_tasks"] = event_cpu(self.topo.vty)
         # the clock's questions cost bgpd CPU as the probe's polls do
         r["polls"]["summary"] = r["polls"].get("summary", 0) + len(ms)
         r["vty_ms"] = vty_stats(ms)
@@ -181,11 +207,12 @@ def peers_run(topo, frrs, ns, peer_counts, index):
                 f = rec["frr"][frr.label] = rd.learn(frr)
                 for how in ("clear", "edit"):
                     f[how] = rd.change(how)
-                log("  %s: RSS %.0f MiB, clear %.2f s CPU (vty p99 %.0f ms),"
-                    " edit %.2f s CPU" % (frr.label, f["rss_mib"],
-                                          f["clear"]["cpu_s"],
-                                          f["clear"]["vty_ms"]["p99"],
-                                          f["edit"]["cpu_s"]))
+                top = (f["clear"]["longest_tasks"] or [{}])[0]
+                log("  %s: RSS %.0f MiB, clear %.2f s CPU (vty p99 %.0f ms,"
+                    " longest task %s %.1f ms), edit %.2f s CPU"
+                    % (frr.label, f["rss_mib"], f["clear"]["cpu_s"],
+                       f["clear"]["vty_ms"]["p99"], top.get("task", "?"),
+                       top.get("max_us", 0) / 1e3, f["edit"]["cpu_s"]))
                 topo.stop_bgpd()
             rec["bird"] = rd.bird_reload()
             log("  bird: %.2f s CPU" % rec["bird"]["cpu_s"])
