@@ -249,6 +249,15 @@ def _cell(recs, cpu, n, peers):
                                    for x in r["vty_samples_ms"]])
         out["sessions_dropped"] = sum(r["sessions_dropped"] for r in recs)
         out["refresh_sent"] = sum(r["refresh_sent"] for r in recs)
+    # the task that held the event loop longest at a time, over the runs
+    longest = {}
+    for r in recs:
+        for t in r.get("longest_tasks") or []:
+            longest[t["task"]] = max(longest.get(t["task"], 0), t["max_us"])
+    if longest:
+        task = max(longest, key=longest.get)
+        out["longest_task"] = {"task": task,
+                               "max_ms": round(longest[task] / 1e3, 1)}
     return out
 
 
@@ -295,9 +304,10 @@ def markdown(res):
              % (len(res["runs"]), SUMMARY, SAMPLE * 1000), ""]
     lines += ["| N | P | build | scenario | CPU s | wall s | µs/route "
               "| per route ÷ P=%d | ÷ BIRD | vty p50/p99/max ms "
-              "| dropped | RR sent | RSS MiB |" % res["peer_counts"][0],
+              "| longest task ms | dropped | RR sent | RSS MiB |"
+              % res["peer_counts"][0],
               "| ---: | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: "
-              "| --- | ---: | ---: | ---: |"]
+              "| --- | --- | ---: | ---: | ---: |"]
 
     def rng(st, nd=2, k=1.0):
         if not st:
@@ -313,19 +323,23 @@ def markdown(res):
                                ("route-map edit", c["edit"])):
                     v = f.get("vty_ms") or {}
                     vs = f.get("per_route_vs_p%d" % res["peer_counts"][0])
+                    t = f.get("longest_task")
                     lines.append(
                         "| %d | %d | %s | %s | %s | %s | %s | %s | %s "
-                        "| %s/%s/%s | %d | %d | %s |"
+                        "| %s/%s/%s | %s | %s | %s | %s |"
                         % (n, peers, label, how, rng(f["cpu_s"]),
                            rng(f["wall_s"]), rng(f["cpu_per_route_us"], 3),
                            rng(vs, 3) if vs else "-", rng(f["vs_bird"], 1),
                            fmt(v.get("p50"), 0), fmt(v.get("p99"), 0),
-                           fmt(v.get("max"), 0), f["sessions_dropped"],
-                           f["refresh_sent"],
+                           fmt(v.get("max"), 0),
+                           "%s %s" % (t["task"], fmt(t["max_ms"], 1))
+                           if t else "-",
+                           f.get("sessions_dropped", "-"),
+                           f.get("refresh_sent", "-"),
                            rng(c["rss_mib"], 0) if f is c else ""))
             b = sn["bird"][str(peers)]
             lines.append("| %d | %d | BIRD 2 | reload in | %s | %s | %s "
-                         "| | | | | | |"
+                         "| | | | | | | |"
                          % (n, peers, rng(b["cpu_s"]), rng(b["wall_s"]),
                             rng(b["cpu_per_route_us"], 3)))
     return "\n".join(lines) + "\n"
