@@ -233,7 +233,7 @@ def host_info():
 
 
 FRR_SPEC = ("--frr LABEL=ROOT[,LIBDIR...][,cputime=off][,hugepages=on]"
-            "[,sysroot=DIR]")
+            "[,sysroot=DIR][,tunables=NAME=VALUE[:NAME=VALUE...]]")
 OPTIONS = ("cputime=off", "hugepages=on")
 
 
@@ -243,16 +243,18 @@ def parse_frr(spec):
         raise argparse.ArgumentTypeError(FRR_SPEC)
     root, *libdirs = rest.split(",")
     opts = [d for d in libdirs if "=" in d]
-    sysroots = [o.partition("=")[2] for o in opts
-                if o.startswith("sysroot=")]
-    opts = [o for o in opts if not o.startswith("sysroot=")]
-    if (any(o not in OPTIONS for o in opts) or len(set(opts)) != len(opts)
-            or len(sysroots) > 1 or "" in sysroots):
+    valued = {}
+    for key in ("sysroot", "tunables"):
+        vals = [o.partition("=")[2] for o in opts if o.startswith(key + "=")]
+        if len(vals) > 1 or "" in vals:
+            raise argparse.ArgumentTypeError(FRR_SPEC)
+        valued[key] = vals[0] if vals else None
+    opts = [o for o in opts if not o.startswith(("sysroot=", "tunables="))]
+    if any(o not in OPTIONS for o in opts) or len(set(opts)) != len(opts):
         raise argparse.ArgumentTypeError(FRR_SPEC)
     libdirs = [d for d in libdirs if "=" not in d]
     return Frr(label, root, libdirs, cputime_stats="cputime=off" not in opts,
-               hugepages="hugepages=on" in opts,
-               sysroot=sysroots[0] if sysroots else None)
+               hugepages="hugepages=on" in opts, **valued)
 
 
 def main():
@@ -261,7 +263,8 @@ def main():
     ap.add_argument("--frr", action="append", type=parse_frr, default=[],
                     help="a build to measure; cputime=off starts its bgpd "
                     "with `no service cputime-stats`; hugepages=on starts "
-                    "its daemons with glibc.malloc.hugetlb=1; sysroot=DIR "
+                    "its daemons with glibc.malloc.hugetlb=1, tunables=T with "
+                    "GLIBC_TUNABLES=T (and the hugetlb one); sysroot=DIR "
                     "runs its daemons with the loader and libraries of "
                     "the Debian unpacked in DIR")
     ap.add_argument("--runs", type=int, default=5)

@@ -83,7 +83,7 @@ class Frr:
     """One FRR build, unpacked from its packages (dpkg -x) into root."""
 
     def __init__(self, label, root, libdirs=(), cputime_stats=True,
-                 hugepages=False, sysroot=None):
+                 hugepages=False, sysroot=None, tunables=None):
         self.label = label
         # FRR 10 reads the thread CPU clock (a system call) around every
         # task and route-map application when this is on, its default.
@@ -123,8 +123,12 @@ class Frr:
         # (madvise), which a kernel in `madvise` mode gives only on request:
         # it tells how much of bgpd's cost at 1M is TLB misses.
         self.hugepages = hugepages
-        if hugepages:
-            self.env["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1"
+        # glibc's tunables for the daemons (e.g. glibc.malloc.mxfast=0)
+        self.tunables = tunables
+        tun = ([tunables] if tunables else []) + (
+            ["glibc.malloc.hugetlb=1"] if hugepages else [])
+        if tun:
+            self.env["GLIBC_TUNABLES"] = ":".join(tun)
         for daemon in ("bgpd", "zebra"):
             if not os.access(os.path.join(self.sbin, daemon), os.X_OK):
                 raise SystemExit("bench: no %s in %s" % (daemon, self.sbin))
@@ -141,6 +145,7 @@ class Frr:
                 "sysroot": self.sysroot,
                 "cputime_stats": self.cputime_stats,
                 "hugepages": self.hugepages,
+                "tunables": self.tunables,
                 "bgpd_mtime": time.strftime(
                     "%Y-%m-%dT%H:%M:%S",
                     time.localtime(os.path.getmtime(bgpd)))}
