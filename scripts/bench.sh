@@ -19,7 +19,7 @@
 #   KAR_BENCH_RUNS=5         runs (the report's medians and ranges)
 #   KAR_BENCH_SHOW_PEERS=8   retained peers for the `show ... keep-all-routes`
 #                            timing at the largest N (0: skip it)
-#   KAR_BENCH_FRR="LABEL=ROOT[,LIBDIR][,cputime=off][,hugepages=on] ..."
+#   KAR_BENCH_FRR="LABEL=ROOT[,LIBDIR][,cputime=off][,hugepages=on][,sysroot=DIR][,tunables=T] ..."
 #                            more FRR builds to compare (unpacked like
 #                            build/frr-LINE/root)
 #   KAR_BENCH_CPUTIME_OFF=1  also each line with `no service cputime-stats`
