@@ -41,12 +41,9 @@ set -euo pipefail
 
 [[ $(id -u) -eq 0 ]] || kar_die "must run as root"
 
-lines=()
-for line in ${KAR_LINE:-${KAR_LINES[*]}}; do
-	kar_check_line "$line"
-	lines+=("$line")
-done
-((${#lines[@]})) || kar_die "no FRR line to benchmark"
+# shellcheck disable=SC2119 # the arguments are N, not lines
+line_list=$(kar_lines_from)
+read -ra lines <<<"$line_list"
 bash "$kar_top/scripts/build.sh" "${lines[@]}"
 
 mapfile -t need < <(kar_missing_pkgs bird2 python3-matplotlib linux-perf valgrind)
