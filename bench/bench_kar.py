@@ -249,7 +249,7 @@ def parse_frr(spec):
         if len(vals) > 1 or "" in vals:
             raise argparse.ArgumentTypeError(FRR_SPEC)
         valued[key] = vals[0] if vals else None
-    opts = [o for o in opts if not o.startswith(("sysroot=", "tunables="))]
+    opts = [o for o in opts if o.partition("=")[0] not in valued]
     if any(o not in OPTIONS for o in opts) or len(set(opts)) != len(opts):
         raise argparse.ArgumentTypeError(FRR_SPEC)
     libdirs = [d for d in libdirs if "=" not in d]
