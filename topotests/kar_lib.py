@@ -287,9 +287,14 @@ def restore_link_local(router, ns, intf):
 
 
 def stop(tgen):
+    """Undo start() in reverse: the daemons first, then r1's namespace.
+    Deleting a namespace under a running zebra is a test of its own
+    (test_kar_faults.py); done here after a test that installed many routes
+    in it, zebra 10.7 can crash on the namespace's freed netlink socket in its
+    dataplane thread (FRRouting/frr #22933, open upstream)."""
+    stop_daemons(tgen)
     tgen.net["r1"].reset_intf_netns("r1-eth0")
     tgen.net["r1"].delete_netns(VRF)
-    stop_daemons(tgen)
     tgen.stop_topology()
 
 
