@@ -36,6 +36,11 @@
 #                            once, for each P listed (`clear ... * soft in`
 #                            and a route-map edit, vty latency meanwhile,
 #                            BIRD's `reload in` of P peers beside them)
+#   KAR_BENCH_PROFILE="FRR 8.4"  also a perf profile of that build at the
+#                            largest N (bench_kar.py --profile), of what
+#   KAR_BENCH_PROFILE_OF=replay  names (--profile-of: replay, learn-keep,
+#                            learn-soft, show, peers: `clear * soft in` for
+#                            the largest P of KAR_BENCH_PEERS)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -83,6 +88,9 @@ what=(--show-peers "${KAR_BENCH_SHOW_PEERS:-8}"
 	--callgrind-learn "${KAR_BENCH_CALLGRIND_N:-100000}")
 if [[ -n ${KAR_BENCH_PEERS:-} ]]; then
 	what=(--only peers --peers "$KAR_BENCH_PEERS")
+fi
+if [[ -n ${KAR_BENCH_PROFILE:-} ]]; then
+	what+=(--profile "$KAR_BENCH_PROFILE" --profile-of "${KAR_BENCH_PROFILE_OF:-replay}")
 fi
 start=$(date +%s)
 kar_in_host_ns "$py" "$kar_top/bench/bench_kar.py" "${frr[@]}" --runs "${KAR_BENCH_RUNS:-5}" \
