@@ -6,14 +6,14 @@ topotests' names.
     netns kbr1    zebra --vrfwnetns, bgpd -n -M keep_all_routes
                   (router bgp 100 vrf kbvpna; -n: no FIB installation, so
                   the figures are bgpd's own work)
-    netns kbvpna  VRF kbvpna of r1: veth kbv0 10.77.0.1/24 (and .101-.115,
+    netns kbvpna  VRF kbvpna of r1: veth kbv0 10.77.0.1/24 (and .101-.189,
                   one per more FRR peer)
-    netns kbpeer  BIRD 2 "sender": veth kbv1 10.77.0.2/24 (and .3-.17 for
-                  more FRR peers), veth kbw0 10.78.0.2/24 (and .3-.17 for
+    netns kbpeer  BIRD 2 "sender": veth kbv1 10.77.0.2/24 (and .3-.91 for
+                  more FRR peers), veth kbw0 10.78.0.2/24 (and .3-.91 for
                   more receiver sessions); exports N static /24 prefixes
                   over iBGP (AS 100) to FRR and to the receiver
     netns kbrx    BIRD 2 "receiver" (the anchor): veth kbw1 10.78.0.1/24
-                  (and .101-.115), `import table on`, the same import
+                  (and .101-.189), `import table on`, the same import
                   policy as FRR's, one session per FRR peer measured
 """
 
@@ -28,7 +28,9 @@ NS_R1, NS_VRF, NS_PEER, NS_RX = "kbr1", "kbvpna", "kbpeer", "kbrx"
 NAMESPACES = (NS_R1, NS_VRF, NS_PEER, NS_RX)
 VRF = NS_VRF
 R1_ADDR, RX_ADDR, RXPEER_ADDR = "10.77.0.1", "10.78.0.1", "10.78.0.2"
-MAX_PEERS = 16
+# 90: the peers of FRRouting/frr #20527 (bgpd frozen by `clear * soft in`);
+# the addresses below stay in their /24s (.2-.91 and .100-.189).
+MAX_PEERS = 90
 PEER_ADDRS = ["10.77.0.%d" % (2 + i) for i in range(MAX_PEERS)]
 PEER_ADDR = PEER_ADDRS[0]
 # BIRD 2 locks a BGP session by its remote address: sessions to one address
