@@ -32,7 +32,7 @@
 #                            to learn that many prefixes, native soft-
 #                            reconfiguration against keep-all-routes
 #                            (valgrind; 0: skip it)
-#   KAR_BENCH_PEERS=1,4,16   only the policy change for P retained peers at
+#   KAR_BENCH_PEERS=1,4,16   only the policy change for P retained peers (1-90) at
 #                            once, for each P listed (`clear ... * soft in`
 #                            and a route-map edit, vty latency meanwhile,
 #                            BIRD's `reload in` of P peers beside them)
