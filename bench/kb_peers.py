@@ -65,9 +65,7 @@ def event_cpu(vty, clear=False):
     """The event loop's tasks that ran longest since the last clear, from
     `show event cpu` (`show thread cpu` before FRR 9): each task's name,
     runs, average and longest CPU in µs; or, with clear, reset them."""
-    # The word that worked is kept on the client: 8.4 would otherwise
-    # refuse `event` (an error answer, one more round trip) every call.
-    words = [vty.event_word] if getattr(vty, "event_word", None) else ["event", "thread"]
+    words = [vty.event_word] if vty.event_word else ["event", "thread"]
     for word in words:
         try:
             text = vty.cmd("%s %s cpu" % ("clear" if clear else "show", word))

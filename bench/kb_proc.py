@@ -29,6 +29,9 @@ class Vty:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         self.sock.connect(path)
+        # `event` or `thread` (before FRR 9): kb_peers.event_cpu() keeps
+        # the one that worked, so it is not asked for the other each time
+        self.event_word = None
         self.cmd("enable")
 
     def cmd(self, line):
